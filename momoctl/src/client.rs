@@ -1,0 +1,147 @@
+//! Connecting to momod and turning failures into the exit codes scripts rely on.
+use std::fmt;
+
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Request, Status};
+
+/// Why a command failed; each kind has its own exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// The daemon answered with an error (exit 1).
+    Daemon(Status),
+    /// Bad usage found after argument parsing (exit 2; clap itself also exits 2).
+    Usage(String),
+    /// The daemon could not be reached (exit 3).
+    Unreachable { addr: String, cause: String },
+}
+
+impl Failure {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Daemon(_) => 1,
+            Failure::Usage(_) => 2,
+            Failure::Unreachable { .. } => 3,
+        }
+    }
+}
+
+impl From<Status> for Failure {
+    fn from(status: Status) -> Self {
+        Failure::Daemon(status)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Daemon(s) => write!(f, "{} (code: {})", s.message(), code_name(s.code())),
+            Failure::Usage(m) => f.write_str(m),
+            Failure::Unreachable { addr, cause } => write!(
+                f,
+                "cannot reach momod at {addr}: {cause}\n\
+                 hint: start the daemon with `momod` (or `momod --data-dir DIR` with the same \
+                 MOMO_DATA_DIR), or point --addr / MOMOCTL_ADDR at a running momod"
+            ),
+        }
+    }
+}
+
+/// gRPC code names as in the spec (`NotFound`, `AlreadyExists`, …), stable for scripts.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "Ok",
+        Code::Cancelled => "Cancelled",
+        Code::Unknown => "Unknown",
+        Code::InvalidArgument => "InvalidArgument",
+        Code::DeadlineExceeded => "DeadlineExceeded",
+        Code::NotFound => "NotFound",
+        Code::AlreadyExists => "AlreadyExists",
+        Code::PermissionDenied => "PermissionDenied",
+        Code::ResourceExhausted => "ResourceExhausted",
+        Code::FailedPrecondition => "FailedPrecondition",
+        Code::Aborted => "Aborted",
+        Code::OutOfRange => "OutOfRange",
+        Code::Unimplemented => "Unimplemented",
+        Code::Internal => "Internal",
+        Code::Unavailable => "Unavailable",
+        Code::DataLoss => "DataLoss",
+        Code::Unauthenticated => "Unauthenticated",
+    }
+}
+
+/// Adds `authorization: Bearer <token>` to every call when a token is given.
+#[derive(Clone)]
+pub struct Auth(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for Auth {
+    fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(value) = &self.0 {
+            req.metadata_mut()
+                .insert(momo_proto::AUTH_HEADER, value.clone());
+        }
+        Ok(req)
+    }
+}
+
+/// The address used when neither --addr nor MOMOCTL_ADDR is given: momod's default socket.
+pub fn default_addr() -> String {
+    let socket = momo_proto::default_data_dir().join(momo_proto::SOCKET_NAME);
+    format!("unix://{}", socket.display())
+}
+
+/// Connects eagerly, so an absent daemon is reported before any command runs.
+pub async fn connect(addr: &str, token: Option<&str>) -> Result<(Channel, Auth), Failure> {
+    let endpoint = if let Some(path) = addr.strip_prefix("unix://") {
+        if !path.starts_with('/') {
+            return Err(Failure::Usage(format!(
+                "--addr {addr}: a unix socket path must be absolute (unix:///path/momod.sock)"
+            )));
+        }
+        if !std::path::Path::new(path).exists() {
+            return Err(Failure::Unreachable {
+                addr: addr.to_string(),
+                cause: "no socket there (is momod running?)".into(),
+            });
+        }
+        Endpoint::from_shared(format!("unix://{path}"))
+    } else if addr.starts_with("http://") || addr.starts_with("https://") {
+        Endpoint::from_shared(addr.to_string())
+    } else {
+        return Err(Failure::Usage(format!(
+            "--addr {addr}: expected unix:///path/momod.sock or http://host:port"
+        )));
+    }
+    .map_err(|e| Failure::Usage(format!("--addr {addr}: {e}")))?;
+
+    let auth = match token {
+        Some(t) => Some(
+            format!("Bearer {t}")
+                .parse()
+                .map_err(|_| Failure::Usage("--token must be printable ASCII".into()))?,
+        ),
+        None => None,
+    };
+    let channel = endpoint
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .connect()
+        .await
+        .map_err(|e| Failure::Unreachable {
+            addr: addr.to_string(),
+            cause: error_chain(&e),
+        })?;
+    Ok((channel, Auth(auth)))
+}
+
+/// "transport error: connection refused" rather than just "transport error".
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

@@ -1,0 +1,76 @@
+//! momoctl: drive momod over gRPC, for people (tables) and scripts (`-o json`, exit codes).
+//!
+//! Exit codes: 0 success; 1 the daemon answered with an error (or a local failure);
+//! 2 usage error; 3 daemon unreachable.
+mod client;
+mod output;
+mod system;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::client::Failure;
+use crate::output::Format;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "momoctl",
+    version,
+    about = "Control momod: library, sources, torrents",
+    propagate_version = true
+)]
+struct Cli {
+    /// Daemon address: unix:///path/momod.sock or http://host:port
+    /// [default: unix://$MOMO_DATA_DIR/momod.sock, else the platform data dir]
+    #[arg(long, global = true, env = "MOMOCTL_ADDR", value_name = "ADDR")]
+    addr: Option<String>,
+    /// Token for a TCP listener (sent as `authorization: Bearer`).
+    #[arg(long, global = true, env = "MOMOCTL_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Output format.
+    #[arg(short, long, global = true, value_enum, default_value_t = Format::Table)]
+    output: Format,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show the daemon's version, uptime, listeners and library counts.
+    Status,
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Completions { shell } = cli.command {
+        let mut cmd = Cli::command();
+        clap_complete::generate(shell, &mut cmd, "momoctl", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("momoctl: {failure}");
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let addr = cli.addr.clone().unwrap_or_else(client::default_addr);
+    let (channel, auth) = client::connect(&addr, cli.token.as_deref()).await?;
+    match cli.command {
+        Command::Status => system::status(channel, auth, cli.output).await,
+        Command::Completions { .. } => unreachable!("handled before connecting"),
+    }
+}

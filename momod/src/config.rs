@@ -1,0 +1,434 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `MOMO_*` environment
+//! variables, then command-line flags. Every key is validated at start; an error names the key
+//! and where its value came from.
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+/// Prefix of the environment variables that override config keys (`MOMO_TMDB_API_KEY` → `tmdb.api_key`).
+const ENV_PREFIX: &str = "MOMO_";
+/// Sections of the file; an env var `MOMO_<SECTION>_<KEY>` maps to `<section>.<key>`.
+const SECTIONS: &[&str] = &["grpc", "webdav", "tmdb", "library", "torrent"];
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Holds the database, the control socket and the torrent cache.
+    pub data_dir: Option<PathBuf>,
+    pub grpc: GrpcConfig,
+    pub webdav: WebdavConfig,
+    pub tmdb: TmdbConfig,
+    pub library: LibraryConfig,
+    pub torrent: TorrentConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrpcConfig {
+    /// `unix:///path.sock` or `tcp://host:port`; unset = `unix://<data_dir>/momod.sock`.
+    /// The control socket in the data dir is always served; a `tcp://` listen adds a TCP listener.
+    pub listen: Option<GrpcListen>,
+    /// Required for a TCP listener: clients send `authorization: Bearer <token>`.
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebdavConfig {
+    pub listen: SocketAddr,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TmdbConfig {
+    /// A v3 API key (sent as `api_key`) or a v4 read access token (sent as Bearer).
+    pub api_key: Option<String>,
+    pub base_url: String,
+    pub language: String,
+    pub timeout_s: u64,
+    /// Client-side cap on requests per second.
+    pub rate_limit_per_s: u32,
+    /// How long fetched metadata is reused.
+    pub cache_ttl_s: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct LibraryConfig {
+    /// Folders whose files may be assigned as local sources; empty = local sources refused.
+    pub local_roots: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TorrentConfig {
+    /// 0 = pick a free port.
+    pub listen_port: u16,
+    pub dht: bool,
+    pub local_discovery: bool,
+    pub trackers: bool,
+    pub cache_max_mb: u64,
+    pub metadata_timeout_s: u64,
+    pub read_timeout_s: u64,
+    pub idle_timeout_s: u64,
+    pub start_paused: bool,
+}
+
+impl Default for WebdavConfig {
+    fn default() -> Self {
+        WebdavConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 36911)),
+            username: None,
+            password: None,
+        }
+    }
+}
+
+impl Default for TmdbConfig {
+    fn default() -> Self {
+        TmdbConfig {
+            api_key: None,
+            base_url: "https://api.themoviedb.org/3".into(),
+            language: "en-US".into(),
+            timeout_s: 15,
+            rate_limit_per_s: 20,
+            cache_ttl_s: 3600,
+        }
+    }
+}
+
+impl Default for TorrentConfig {
+    fn default() -> Self {
+        TorrentConfig {
+            listen_port: 0,
+            dht: true,
+            local_discovery: true,
+            trackers: true,
+            cache_max_mb: 0,
+            metadata_timeout_s: 60,
+            read_timeout_s: 120,
+            idle_timeout_s: 300,
+            start_paused: true,
+        }
+    }
+}
+
+/// Where a gRPC listener binds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrpcListen {
+    Unix(PathBuf),
+    Tcp(SocketAddr),
+}
+
+impl std::fmt::Display for GrpcListen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GrpcListen::Unix(p) => write!(f, "unix://{}", p.display()),
+            GrpcListen::Tcp(a) => write!(f, "tcp://{a}"),
+        }
+    }
+}
+
+impl std::str::FromStr for GrpcListen {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(path) = s.strip_prefix("unix://") {
+            if !path.starts_with('/') {
+                return Err(format!(
+                    "`{s}`: a unix socket path must be absolute (unix:///path)"
+                ));
+            }
+            Ok(GrpcListen::Unix(PathBuf::from(path)))
+        } else if let Some(addr) = s.strip_prefix("tcp://") {
+            addr.parse()
+                .map(GrpcListen::Tcp)
+                .map_err(|_| format!("`{s}`: expected tcp://IP:PORT, e.g. tcp://127.0.0.1:4444"))
+        } else {
+            Err(format!(
+                "`{s}`: expected unix:///path/to.sock or tcp://IP:PORT"
+            ))
+        }
+    }
+}
+
+impl Serialize for GrpcListen {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for GrpcListen {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Config {
+    /// Loads defaults, the file (if any), and the environment. `env` is passed in so tests
+    /// need not touch the process environment.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Config> {
+        let defaults = toml::Table::try_from(Config::default()).context("default config")?;
+        let mut merged = defaults.clone();
+        // Dotted key → where its value came from, for error messages.
+        let mut origin: BTreeMap<String, String> = BTreeMap::new();
+
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            let table: toml::Table = text
+                .parse()
+                .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
+            for (key, value) in table {
+                match (merged.get_mut(&key), value) {
+                    (Some(toml::Value::Table(section)), toml::Value::Table(values)) => {
+                        for (k, v) in values {
+                            origin.insert(format!("{key}.{k}"), format!("in {}", path.display()));
+                            section.insert(k, v);
+                        }
+                    }
+                    (_, value) => {
+                        origin.insert(key.clone(), format!("in {}", path.display()));
+                        merged.insert(key, value);
+                    }
+                }
+            }
+        }
+
+        for (name, raw) in env {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let rest = rest.to_ascii_lowercase();
+            let (section, key) = match SECTIONS.iter().find(|s| rest.starts_with(&format!("{s}_")))
+            {
+                Some(s) => (Some(*s), rest[s.len() + 1..].to_string()),
+                None => (None, rest),
+            };
+            let default = match section {
+                Some(s) => defaults.get(s).and_then(|t| t.get(&key)),
+                None => defaults.get(&key),
+            };
+            let value =
+                env_value(&raw, default).with_context(|| format!("environment variable {name}"))?;
+            let dotted = match section {
+                Some(s) => format!("{s}.{key}"),
+                None => key.clone(),
+            };
+            origin.insert(dotted.clone(), format!("from {name}"));
+            match section {
+                Some(s) => {
+                    let Some(toml::Value::Table(t)) = merged.get_mut(s) else {
+                        unreachable!("every section has a default table")
+                    };
+                    t.insert(key, value);
+                }
+                None => {
+                    merged.insert(key, value);
+                }
+            }
+        }
+
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|e| {
+                // The path names the offending key, unknown keys included.
+                let path = e.path().to_string();
+                let source = origin
+                    .get(&path)
+                    .map(|o| format!(" ({o})"))
+                    .unwrap_or_default();
+                let inner = e.inner().to_string();
+                let inner = inner.lines().next().unwrap_or_default();
+                anyhow::anyhow!("config key `{path}`{source}: {inner}")
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if matches!(self.grpc.listen, Some(GrpcListen::Tcp(_)))
+            && self.grpc.token.as_deref().is_none_or(str::is_empty)
+        {
+            bail!(
+                "config key `grpc.listen` is a TCP address but `grpc.token` is not set: \
+                 a TCP listener is only started with a token (set grpc.token or MOMO_GRPC_TOKEN)"
+            );
+        }
+        if self.webdav.username.is_some() != self.webdav.password.is_some() {
+            bail!("config keys `webdav.username` and `webdav.password` must be set together");
+        }
+        if self.tmdb.rate_limit_per_s == 0 {
+            bail!("config key `tmdb.rate_limit_per_s` must be at least 1");
+        }
+        if reqwest::Url::parse(&self.tmdb.base_url).is_err() {
+            bail!(
+                "config key `tmdb.base_url`: `{}` is not a URL",
+                self.tmdb.base_url
+            );
+        }
+        for root in &self.library.local_roots {
+            if !root.is_absolute() {
+                bail!(
+                    "config key `library.local_roots`: `{}` is not an absolute path",
+                    root.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The data dir in force: the configured one or the platform default.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(momo_proto::default_data_dir)
+    }
+}
+
+/// Turns an environment string into a TOML value of the same kind as the key's default:
+/// numbers and booleans are parsed, lists take TOML array syntax or `:`-separated paths,
+/// everything else stays a string (so `MOMO_TMDB_API_KEY=123` is still a string).
+fn env_value(raw: &str, default: Option<&toml::Value>) -> anyhow::Result<toml::Value> {
+    let parse_toml = |s: &str| -> anyhow::Result<toml::Value> {
+        let t: toml::Table = format!("v = {s}")
+            .parse()
+            .map_err(|_| anyhow::anyhow!("`{raw}` is not a valid value"))?;
+        Ok(t["v"].clone())
+    };
+    Ok(match default {
+        Some(toml::Value::Integer(_) | toml::Value::Boolean(_) | toml::Value::Float(_)) => {
+            parse_toml(raw.trim())?
+        }
+        Some(toml::Value::Array(_)) if raw.trim_start().starts_with('[') => parse_toml(raw)?,
+        Some(toml::Value::Array(_)) => toml::Value::Array(
+            raw.split(':')
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.into()))
+                .collect(),
+        ),
+        _ => toml::Value::String(raw.into()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), text).unwrap();
+        f
+    }
+
+    #[test]
+    fn defaults_work_without_file_or_env() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert_eq!(c.webdav.listen, "127.0.0.1:36911".parse().unwrap());
+        assert_eq!(c.tmdb.base_url, "https://api.themoviedb.org/3");
+        assert!(c.torrent.dht && c.torrent.start_paused);
+        assert_eq!(c.torrent.metadata_timeout_s, 60);
+        assert!(c.tmdb.api_key.is_none());
+    }
+
+    #[test]
+    fn env_overrides_file_and_keeps_types() {
+        let f = file("[tmdb]\napi_key = \"fromfile\"\n[torrent]\ndht = true\n");
+        let c = Config::load(
+            Some(f.path()),
+            env(&[
+                ("MOMO_TMDB_API_KEY", "12345"),
+                ("MOMO_TORRENT_DHT", "false"),
+                ("MOMO_TORRENT_IDLE_TIMEOUT_S", "7"),
+                ("MOMO_DATA_DIR", "/tmp/x"),
+                ("MOMO_LIBRARY_LOCAL_ROOTS", "/a:/b"),
+                ("MOMOCTL_ADDR", "ignored"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.tmdb.api_key.as_deref(), Some("12345"));
+        assert!(!c.torrent.dht);
+        assert_eq!(c.torrent.idle_timeout_s, 7);
+        assert_eq!(c.data_dir(), PathBuf::from("/tmp/x"));
+        assert_eq!(
+            c.library.local_roots,
+            vec![PathBuf::from("/a"), PathBuf::from("/b")]
+        );
+    }
+
+    #[test]
+    fn bad_value_names_key_and_source() {
+        let f = file("[webdav]\nlisten = \"nope\"\n");
+        let err = Config::load(Some(f.path()), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("webdav.listen"), "{err}");
+        assert!(err.contains(&f.path().display().to_string()), "{err}");
+
+        let err = Config::load(None, env(&[("MOMO_TORRENT_DHT", "maybe")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("MOMO_TORRENT_DHT"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let f = file("[webdav]\nlisten_port = 1\n");
+        let err = Config::load(Some(f.path()), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listen_port"), "{err}");
+
+        let err = Config::load(None, env(&[("MOMO_WEBDAV_COLOR", "red")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("color") && err.contains("MOMO_WEBDAV_COLOR"),
+            "{err}"
+        );
+
+        let f = file("bogus = 1\n");
+        let err = Config::load(Some(f.path()), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn tcp_listener_requires_token() {
+        let err = Config::load(None, env(&[("MOMO_GRPC_LISTEN", "tcp://127.0.0.1:4444")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("grpc.token"), "{err}");
+        let c = Config::load(
+            None,
+            env(&[
+                ("MOMO_GRPC_LISTEN", "tcp://127.0.0.1:4444"),
+                ("MOMO_GRPC_TOKEN", "s3cret"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.grpc.listen,
+            Some(GrpcListen::Tcp("127.0.0.1:4444".parse().unwrap()))
+        );
+        let err = Config::load(None, env(&[("MOMO_GRPC_LISTEN", "localhost:1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("grpc.listen"), "{err}");
+    }
+}

@@ -1,0 +1,145 @@
+//! The gRPC API: listeners, authentication, and thin handlers that call the library.
+//!
+//! The control socket (mode 0600) needs no token: file permissions decide who may connect.
+//! A TCP listener is only started with `grpc.token` set, and every call on it must carry
+//! `authorization: Bearer <token>`.
+mod system;
+
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use momo_proto::v1::system_service_server::SystemServiceServer;
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::watch;
+use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
+use tonic::service::Routes;
+use tonic::transport::Server;
+use tonic::{Request, Status};
+use tracing::{info, warn};
+
+use crate::config::{Config, GrpcListen};
+
+pub use system::SystemApi;
+
+/// Binds every configured listener, then serves until `shutdown` turns true.
+pub async fn serve(
+    config: &Config,
+    data_dir: &Path,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let socket_path = match &config.grpc.listen {
+        Some(GrpcListen::Unix(path)) => path.clone(),
+        _ => data_dir.join(momo_proto::SOCKET_NAME),
+    };
+    let uds = bind_unix(&socket_path)?;
+    let mut listen = vec![GrpcListen::Unix(socket_path.clone()).to_string()];
+
+    let tcp = match (&config.grpc.listen, &config.grpc.token) {
+        (Some(GrpcListen::Tcp(addr)), Some(token)) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on tcp://{addr} (grpc.listen)"))?;
+            listen.push(GrpcListen::Tcp(listener.local_addr()?).to_string());
+            Some((listener, token.clone()))
+        }
+        _ => None,
+    };
+    for l in &listen {
+        info!(listen = %l, "gRPC listening");
+    }
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<SystemServiceServer<SystemApi>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(momo_proto::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("reflection service")?;
+    let system = SystemApi {
+        started: Instant::now(),
+        data_dir: data_dir.to_path_buf(),
+        grpc_listen: listen,
+        webdav_listen: config.webdav.listen.to_string(),
+    };
+    let routes = Routes::new(health_service)
+        .add_service(reflection)
+        .add_service(SystemServiceServer::new(system));
+
+    let stop = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let unix_server = Server::builder()
+        .add_routes(routes.clone())
+        .serve_with_incoming_shutdown(UnixListenerStream::new(uds), stop(shutdown.clone()));
+    let tcp_server = async {
+        let Some((listener, token)) = tcp else {
+            return Ok(());
+        };
+        Server::builder()
+            .layer(tonic::service::InterceptorLayer::new(move |req| {
+                check_token(&token, req)
+            }))
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop(shutdown))
+            .await
+    };
+    let result = tokio::try_join!(unix_server, tcp_server);
+    if let Err(e) = std::fs::remove_file(&socket_path) {
+        warn!(path = %socket_path.display(), "cannot remove socket: {e}");
+    }
+    result.context("gRPC server")?;
+    Ok(())
+}
+
+/// Binds the Unix socket with mode 0600. A socket file left by a crashed run is replaced;
+/// one that still answers belongs to a live daemon and is left alone.
+fn bind_unix(path: &PathBuf) -> anyhow::Result<UnixListener> {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            bail!(
+                "{} exists and is not a socket; refusing to replace it",
+                path.display()
+            );
+        }
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            bail!("{} is in use by another running daemon", path.display());
+        }
+        std::fs::remove_file(path)
+            .with_context(|| format!("cannot remove stale socket {}", path.display()))?;
+        info!(path = %path.display(), "replaced stale socket");
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let listener =
+        UnixListener::bind(path).with_context(|| format!("cannot listen on {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("cannot set mode 0600 on {}", path.display()))?;
+    Ok(listener)
+}
+
+/// Accepts a call on the TCP listener only with `authorization: Bearer <token>`.
+fn check_token(token: &str, req: Request<()>) -> Result<Request<()>, Status> {
+    let Some(value) = req.metadata().get(momo_proto::AUTH_HEADER) else {
+        return Err(Status::unauthenticated(
+            "this listener needs a token: pass --token or set MOMOCTL_TOKEN",
+        ));
+    };
+    let given = value
+        .to_str()
+        .unwrap_or("")
+        .strip_prefix("Bearer ")
+        .unwrap_or("");
+    if constant_time_eq(given.as_bytes(), token.as_bytes()) {
+        Ok(req)
+    } else {
+        Err(Status::unauthenticated("wrong token"))
+    }
+}
+
+/// Compares without stopping at the first difference, so timing does not reveal the token.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

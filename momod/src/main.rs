@@ -1,0 +1,157 @@
+//! momod: the momoshtrem daemon.
+//!
+//! Start-up order: config (every key checked) → data dir and its lock (one daemon per data
+//! dir) → library database → gRPC listeners; then it runs until SIGINT/SIGTERM and shuts down
+//! gracefully, removing its socket.
+mod config;
+mod grpc;
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use tracing::info;
+
+use crate::config::Config;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "momod",
+    version,
+    about = "momoshtrem daemon: your library as a streaming WebDAV share"
+)]
+struct Args {
+    /// TOML config file; every key can also come from the environment (MOMO_SECTION_KEY).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Where the database, the control socket and the torrent cache live
+    /// [default: $MOMO_DATA_DIR, else ~/.local/share/momoshtrem].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let mut config = match Config::load(args.config.as_deref(), std::env::vars()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("momod: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(dir) = args.data_dir {
+        config.data_dir = Some(dir);
+    }
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("momod: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("momod: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let data_dir = prepare_data_dir(&config.data_dir())?;
+    // Held until the process exits: the OS drops the lock even after kill -9.
+    let _lock = lock_data_dir(&data_dir)?;
+    info!(data_dir = %data_dir.display(), version = env!("CARGO_PKG_VERSION"), "momod starting");
+
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        let _ = shutdown_tx.send(true);
+    });
+
+    grpc::serve(&config, &data_dir, shutdown_rx).await?;
+    info!("momod stopped");
+    Ok(())
+}
+
+/// Creates the data dir (private to the user when we create it) and returns its absolute path.
+fn prepare_data_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create data dir {}", dir.display()))?;
+    }
+    if !dir.is_dir() {
+        bail!("data dir {} exists but is not a directory", dir.display());
+    }
+    dir.canonicalize()
+        .with_context(|| format!("cannot resolve data dir {}", dir.display()))
+}
+
+/// Takes an exclusive lock on `<data_dir>/momod.lock` so two daemons never share a data dir,
+/// and records our pid in it for the message the second one prints.
+fn lock_data_dir(data_dir: &Path) -> anyhow::Result<File> {
+    let path = data_dir.join("momod.lock");
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("cannot open lock file {}", path.display()))?;
+    let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            let pid = pid.trim();
+            let who = if pid.is_empty() {
+                String::new()
+            } else {
+                format!(" (pid {pid})")
+            };
+            bail!(
+                "another momod{who} is already running with data dir {}; stop it first or use --data-dir",
+                data_dir.display()
+            );
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", path.display()));
+        }
+    }
+    file.set_len(0)?;
+    file.rewind()?;
+    writeln!(file, "{}", std::process::id())?;
+    Ok(file)
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("install SIGINT handler");
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    info!(signal = name, "shutting down");
+}

@@ -1,0 +1,31 @@
+//! The momod gRPC API (`momo.v1`) and the few facts client and daemon must agree on.
+use std::path::PathBuf;
+
+#[allow(clippy::all, clippy::pedantic)]
+pub mod v1 {
+    tonic::include_proto!("momo.v1");
+}
+
+/// Encoded descriptor set, served by the daemon's reflection service.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("momo_descriptor");
+
+/// Environment variable naming the data dir, honoured by `momod` and `momoctl` alike.
+pub const DATA_DIR_ENV: &str = "MOMO_DATA_DIR";
+
+/// File name of the control socket inside the data dir.
+pub const SOCKET_NAME: &str = "momod.sock";
+
+/// Metadata key carrying the token on the TCP listener (`authorization: Bearer <token>`).
+pub const AUTH_HEADER: &str = "authorization";
+
+/// The data dir when neither a flag nor a config file says otherwise:
+/// `$MOMO_DATA_DIR`, else the platform data dir (`~/.local/share/momoshtrem`).
+pub fn default_data_dir() -> PathBuf {
+    match std::env::var_os(DATA_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => dirs::data_dir()
+            .or_else(|| dirs::home_dir().map(|h| h.join(".local/share")))
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("momoshtrem"),
+    }
+}

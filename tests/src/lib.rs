@@ -1,0 +1,280 @@
+//! Harness for end-to-end tests: starts the real `momod` from the build's target dir on a
+//! private temp data dir, runs the real `momoctl` against it, and cleans up every process it
+//! started (a `Daemon` is killed on drop).
+//!
+//! The binaries must be built first (`cargo build --workspace`); `scripts/test` does that.
+pub mod tmdb;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// Directory holding `momod` and `momoctl`: next to the test executable's `deps/` folder.
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    for bin in ["momod", "momoctl"] {
+        assert!(
+            dir.join(bin).exists(),
+            "{} not found: build the binaries first (`cargo build --workspace`, or run scripts/test)",
+            dir.join(bin).display()
+        );
+    }
+    dir.to_path_buf()
+}
+
+pub fn momod_bin() -> PathBuf {
+    bin_dir().join("momod")
+}
+
+pub fn momoctl_bin() -> PathBuf {
+    bin_dir().join("momoctl")
+}
+
+/// A `Command` with no `MOMO*` variables inherited from the developer's shell.
+pub fn clean_command(program: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("MOMO") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// Settings for one daemon under test.
+#[derive(Default, Clone)]
+pub struct DaemonConfig {
+    pub env: BTreeMap<String, String>,
+    pub config_toml: Option<String>,
+}
+
+impl DaemonConfig {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.env.insert(key.to_string(), value.into());
+        self
+    }
+    pub fn toml(mut self, text: &str) -> Self {
+        self.config_toml = Some(text.to_string());
+        self
+    }
+}
+
+/// A running `momod` on its own data dir.
+pub struct Daemon {
+    child: Option<Child>,
+    pub data_dir: PathBuf,
+    pub config: DaemonConfig,
+    _tmp: Option<TempDir>,
+    log_path: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `momod` on a fresh temp data dir and waits until it answers.
+    pub fn start(config: DaemonConfig) -> Daemon {
+        let tmp = TempDir::new().expect("temp dir");
+        let data_dir = tmp.path().join("data");
+        let mut d = Daemon::start_in(&data_dir, config);
+        d._tmp = Some(tmp);
+        d
+    }
+
+    /// Starts `momod` on `data_dir` (kept by the caller, e.g. for restarts).
+    pub fn start_in(data_dir: &Path, config: DaemonConfig) -> Daemon {
+        let (child, log_path) = spawn_momod(data_dir, &config);
+        let mut d = Daemon {
+            child: Some(child),
+            data_dir: data_dir.to_path_buf(),
+            config,
+            _tmp: None,
+            log_path,
+        };
+        d.wait_ready();
+        d
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.data_dir.join("momod.sock")
+    }
+
+    pub fn addr(&self) -> String {
+        format!("unix://{}", self.socket().display())
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Everything momod wrote to stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("momod exited early with {status}:\n{}", self.log());
+            }
+            if self.socket().exists() && self.ctl(&["status"]).status.success() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "momod not ready after 30 s:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Runs `momoctl ARGS` against this daemon.
+    pub fn ctl(&self, args: &[&str]) -> Output {
+        clean_command(&momoctl_bin())
+            .env("MOMOCTL_ADDR", self.addr())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run momoctl")
+    }
+
+    /// Runs `momoctl ARGS`, asserts success and returns stdout.
+    pub fn ctl_ok(&self, args: &[&str]) -> String {
+        let out = self.ctl(args);
+        assert!(
+            out.status.success(),
+            "momoctl {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+
+    /// Runs `momoctl -o json ARGS` and parses its output.
+    pub fn ctl_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["-o", "json"];
+        all.extend_from_slice(args);
+        let text = self.ctl_ok(&all);
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}\n{text}"))
+    }
+
+    /// Sends `signal` and waits up to `timeout` for the exit.
+    pub fn signal_and_wait(&mut self, signal: i32, timeout: Duration) -> Option<ExitStatus> {
+        let child = self.child.as_mut().expect("running");
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = child.try_wait().unwrap() {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Stops the daemon gracefully (SIGTERM) and asserts a clean exit.
+    pub fn stop(&mut self) {
+        let status = self
+            .signal_and_wait(libc::SIGTERM, Duration::from_secs(15))
+            .unwrap_or_else(|| panic!("momod did not stop on SIGTERM:\n{}", self.log()));
+        assert!(
+            status.success(),
+            "momod exited with {status}:\n{}",
+            self.log()
+        );
+    }
+
+    /// Stops and starts again on the same data dir with the same settings.
+    pub fn restart(&mut self) {
+        self.stop();
+        let (child, log_path) = spawn_momod(&self.data_dir, &self.config);
+        self.child = Some(child);
+        self.log_path = log_path;
+        self.wait_ready();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Spawns momod with stderr going to a log file beside the data dir.
+pub fn spawn_momod(data_dir: &Path, config: &DaemonConfig) -> (Child, PathBuf) {
+    let parent = data_dir.parent().expect("data dir has a parent");
+    std::fs::create_dir_all(parent).unwrap();
+    let log_path = parent.join(format!(
+        "momod-{}.log",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let mut cmd = clean_command(&momod_bin());
+    cmd.arg("--data-dir").arg(data_dir);
+    // Never the real ports: tests run in parallel.
+    cmd.env("MOMO_WEBDAV_LISTEN", "127.0.0.1:0");
+    cmd.env("RUST_LOG", "info");
+    if let Some(text) = &config.config_toml {
+        let path = parent.join("momod.toml");
+        std::fs::write(&path, text).unwrap();
+        cmd.arg("--config").arg(path);
+    }
+    for (k, v) in &config.env {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn momod");
+    (child, log_path)
+}
+
+/// Runs momod to completion (for start-up failures) with a time limit.
+pub fn run_momod_expect_exit(
+    data_dir: &Path,
+    config: &DaemonConfig,
+    timeout: Duration,
+) -> (ExitStatus, String) {
+    let (mut child, log_path) = spawn_momod(data_dir, config);
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return (
+                status,
+                std::fs::read_to_string(&log_path).unwrap_or_default(),
+            );
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "momod still running after {timeout:?}:\n{}",
+                std::fs::read_to_string(&log_path).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Text of a command's stderr.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
