@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 the daemon answered with an error (or a local failure);
 //! 2 usage error; 3 daemon unreachable.
 mod client;
+mod library;
 mod output;
 mod system;
 
@@ -39,6 +40,14 @@ struct Cli {
 enum Command {
     /// Show the daemon's version, uptime, listeners and library counts.
     Status,
+    /// Movies in the library.
+    #[command(subcommand)]
+    Movie(library::MovieCmd),
+    /// TV shows in the library, with their seasons and episodes.
+    #[command(subcommand)]
+    Show(library::ShowCmd),
+    /// Search TMDB for the id to add: `search movie fight club`.
+    Search(library::SearchArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -71,6 +80,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let (channel, auth) = client::connect(&addr, cli.token.as_deref()).await?;
     match cli.command {
         Command::Status => system::status(channel, auth, cli.output).await,
+        Command::Movie(cmd) => library::movie(channel, auth, cli.output, cmd).await,
+        Command::Show(cmd) => library::show(channel, auth, cli.output, cmd).await,
+        Command::Search(args) => library::search(channel, auth, cli.output, args).await,
         Command::Completions { .. } => unreachable!("handled before connecting"),
     }
 }

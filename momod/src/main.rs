@@ -1,10 +1,15 @@
 //! momod: the momoshtrem daemon.
 //!
 //! Start-up order: config (every key checked) → data dir and its lock (one daemon per data
-//! dir) → library database → gRPC listeners; then it runs until SIGINT/SIGTERM and shuts down
+//! dir) → library database (migrations applied) → gRPC listeners; then it runs until SIGINT/SIGTERM and shuts down
 //! gracefully, removing its socket.
 mod config;
+mod db;
+mod error;
 mod grpc;
+mod library;
+mod schema;
+mod tmdb;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
@@ -80,13 +85,20 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let _lock = lock_data_dir(&data_dir)?;
     info!(data_dir = %data_dir.display(), version = env!("CARGO_PKG_VERSION"), "momod starting");
 
+    let db = db::Db::open(&data_dir)?;
+    let tmdb = tmdb::Tmdb::new(&config.tmdb).context("TMDB client")?;
+    if config.tmdb.api_key.as_deref().is_none_or(str::is_empty) {
+        info!("no TMDB API key: adding by TMDB id is off; `movie add --title` still works");
+    }
+    let library = library::Library::new(db, std::sync::Arc::new(tmdb));
+
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         wait_for_signal().await;
         let _ = shutdown_tx.send(true);
     });
 
-    grpc::serve(&config, &data_dir, shutdown_rx).await?;
+    grpc::serve(&config, &data_dir, library, shutdown_rx).await?;
     info!("momod stopped");
     Ok(())
 }

@@ -60,6 +60,12 @@ impl DaemonConfig {
         self.env.insert(key.to_string(), value.into());
         self
     }
+    /// Points the daemon at a fake TMDB with the key it accepts.
+    pub fn tmdb(self, fake: &tmdb::FakeTmdb) -> Self {
+        self.env("MOMO_TMDB_BASE_URL", fake.url.clone())
+            .env("MOMO_TMDB_API_KEY", tmdb::API_KEY)
+            .env("MOMO_TMDB_TIMEOUT_S", "5")
+    }
     pub fn toml(mut self, text: &str) -> Self {
         self.config_toml = Some(text.to_string());
         self

@@ -3,6 +3,7 @@
 //! The control socket (mode 0600) needs no token: file permissions decide who may connect.
 //! A TCP listener is only started with `grpc.token` set, and every call on it must carry
 //! `authorization: Bearer <token>`.
+mod library;
 mod system;
 
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use momo_proto::v1::library_service_server::LibraryServiceServer;
 use momo_proto::v1::system_service_server::SystemServiceServer;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
@@ -20,13 +22,16 @@ use tonic::{Request, Status};
 use tracing::{info, warn};
 
 use crate::config::{Config, GrpcListen};
+use crate::library::Library;
 
-pub use system::SystemApi;
+use library::LibraryApi;
+use system::SystemApi;
 
 /// Binds every configured listener, then serves until `shutdown` turns true.
 pub async fn serve(
     config: &Config,
     data_dir: &Path,
+    library: Library,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let socket_path = match &config.grpc.listen {
@@ -61,10 +66,12 @@ pub async fn serve(
         data_dir: data_dir.to_path_buf(),
         grpc_listen: listen,
         webdav_listen: config.webdav.listen.to_string(),
+        library: library.clone(),
     };
     let routes = Routes::new(health_service)
         .add_service(reflection)
-        .add_service(SystemServiceServer::new(system));
+        .add_service(SystemServiceServer::new(system))
+        .add_service(LibraryServiceServer::new(LibraryApi { library }));
 
     let stop = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;

@@ -1,0 +1,66 @@
+// Hand-written to match migrations/ (diesel print-schema gives the same tables; ids are
+// declared BigInt because SQLite integers are 64-bit).
+diesel::table! {
+    movies (id) {
+        id -> BigInt,
+        tmdb_id -> Nullable<BigInt>,
+        title -> Text,
+        year -> Nullable<Integer>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    shows (id) {
+        id -> BigInt,
+        tmdb_id -> Nullable<BigInt>,
+        title -> Text,
+        year -> Nullable<Integer>,
+        season_filter -> Nullable<Text>,
+        specials -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    seasons (id) {
+        id -> BigInt,
+        show_id -> BigInt,
+        season_number -> Integer,
+    }
+}
+
+diesel::table! {
+    episodes (id) {
+        id -> BigInt,
+        season_id -> BigInt,
+        episode_number -> Integer,
+        name -> Nullable<Text>,
+        air_date -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    assignments (id) {
+        id -> BigInt,
+        movie_id -> Nullable<BigInt>,
+        episode_id -> Nullable<BigInt>,
+        kind -> Text,
+        info_hash -> Nullable<Text>,
+        magnet -> Nullable<Text>,
+        file_index -> Nullable<Integer>,
+        file_path -> Text,
+        file_size -> BigInt,
+        resolution -> Nullable<Text>,
+        source -> Nullable<Text>,
+        is_active -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(seasons -> shows (show_id));
+diesel::joinable!(episodes -> seasons (season_id));
+diesel::joinable!(assignments -> movies (movie_id));
+diesel::joinable!(assignments -> episodes (episode_id));
+
+diesel::allow_tables_to_appear_in_same_query!(movies, shows, seasons, episodes, assignments);
