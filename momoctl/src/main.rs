@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 success; 1 the daemon answered with an error (or a local failure);
 //! 2 usage error; 3 daemon unreachable.
+mod assign;
 mod client;
 mod library;
 mod output;
@@ -48,6 +49,15 @@ enum Command {
     Show(library::ShowCmd),
     /// Search TMDB for the id to add: `search movie fight club`.
     Search(library::SearchArgs),
+    /// Attach a source to a movie or an episode.
+    #[command(subcommand)]
+    Assign(assign::AssignCmd),
+    /// Detach the source of a movie or an episode (it leaves the share, stays in the library).
+    Unassign {
+        #[arg(value_enum)]
+        kind: assign::ItemKind,
+        id: i64,
+    },
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -83,6 +93,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Movie(cmd) => library::movie(channel, auth, cli.output, cmd).await,
         Command::Show(cmd) => library::show(channel, auth, cli.output, cmd).await,
         Command::Search(args) => library::search(channel, auth, cli.output, args).await,
+        Command::Assign(cmd) => assign::assign(channel, auth, cli.output, cmd).await,
+        Command::Unassign { kind, id } => {
+            assign::unassign(channel, auth, cli.output, kind, id).await
+        }
         Command::Completions { .. } => unreachable!("handled before connecting"),
     }
 }

@@ -262,8 +262,18 @@ impl Config {
                  a TCP listener is only started with a token (set grpc.token or MOMO_GRPC_TOKEN)"
             );
         }
-        if self.webdav.username.is_some() != self.webdav.password.is_some() {
+        let username = self.webdav.username.as_deref().unwrap_or_default();
+        let password = self.webdav.password.as_deref().unwrap_or_default();
+        if username.is_empty() != password.is_empty() {
             bail!("config keys `webdav.username` and `webdav.password` must be set together");
+        }
+        if username.is_empty() && !self.webdav.listen.ip().is_loopback() {
+            bail!(
+                "config key `webdav.listen` = {} is reachable from other machines, but the share has \
+                 no credentials: set webdav.username and webdav.password (MOMO_WEBDAV_USERNAME, \
+                 MOMO_WEBDAV_PASSWORD), or listen on 127.0.0.1",
+                self.webdav.listen
+            );
         }
         if self.tmdb.rate_limit_per_s == 0 {
             bail!("config key `tmdb.rate_limit_per_s` must be at least 1");

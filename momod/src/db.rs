@@ -2,6 +2,8 @@
 //! migrations embedded from the top-level `migrations/` and run at start, and `run` to call
 //! diesel off the async runtime.
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -38,6 +40,9 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<ConnectionManager<SqliteConnection>>,
+    /// Bumped after every committed write; caches derived from the database (the share's
+    /// tree) compare it to know they are stale.
+    generation: Arc<AtomicU64>,
 }
 
 impl Db {
@@ -59,7 +64,10 @@ impl Db {
         for m in applied {
             tracing::info!(migration = %m, "applied database migration");
         }
-        Ok(Db { pool })
+        Ok(Db {
+            pool,
+            generation: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool.
@@ -87,7 +95,16 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut SqliteConnection) -> Result<T> + Send + 'static,
     {
-        self.run(move |conn| conn.immediate_transaction(f)).await
+        let result = self.run(move |conn| conn.immediate_transaction(f)).await;
+        if result.is_ok() {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+        }
+        result
+    }
+
+    /// How many writes have been committed since start.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
     }
 }
 

@@ -3,6 +3,7 @@
 //! Start-up order: config (every key checked) → data dir and its lock (one daemon per data
 //! dir) → library database (migrations applied) → gRPC listeners; then it runs until SIGINT/SIGTERM and shuts down
 //! gracefully, removing its socket.
+mod auth;
 mod config;
 mod db;
 mod error;
@@ -10,12 +11,15 @@ mod grpc;
 mod library;
 mod schema;
 mod tmdb;
+mod vfs;
+mod webdav;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Parser;
@@ -90,7 +94,13 @@ async fn run(config: Config) -> anyhow::Result<()> {
     if config.tmdb.api_key.as_deref().is_none_or(str::is_empty) {
         info!("no TMDB API key: adding by TMDB id is off; `movie add --title` still works");
     }
-    let library = library::Library::new(db, std::sync::Arc::new(tmdb));
+    let vfs = Arc::new(vfs::Vfs::new(db.clone()));
+    let library = library::Library::new(
+        db,
+        Arc::new(tmdb),
+        vfs.clone(),
+        config.library.local_roots.clone(),
+    );
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -98,7 +108,27 @@ async fn run(config: Config) -> anyhow::Result<()> {
         let _ = shutdown_tx.send(true);
     });
 
-    grpc::serve(&config, &data_dir, library, shutdown_rx).await?;
+    let webdav_listener = tokio::net::TcpListener::bind(config.webdav.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (webdav.listen)", config.webdav.listen))?;
+    let webdav_addr = webdav_listener.local_addr()?;
+    let credentials = match (&config.webdav.username, &config.webdav.password) {
+        (Some(username), Some(password)) => Some(webdav::Credentials {
+            username: username.clone(),
+            password: password.clone(),
+        }),
+        _ => None,
+    };
+    info!(listen = %webdav_addr, auth = credentials.is_some(), "WebDAV listening");
+    let webdav = tokio::spawn(webdav::serve(
+        webdav_listener,
+        vfs,
+        credentials,
+        shutdown_rx.clone(),
+    ));
+
+    grpc::serve(&config, &data_dir, webdav_addr, library, shutdown_rx).await?;
+    let _ = webdav.await;
     info!("momod stopped");
     Ok(())
 }

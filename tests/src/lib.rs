@@ -12,10 +12,16 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-/// Directory holding `momod` and `momoctl`: next to the test executable's `deps/` folder.
+/// Directory holding `momod` and `momoctl` of the same profile as the running executable:
+/// beside it (a binary such as the benchmark) or one up (a test in `deps/`).
 pub fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let exe = std::env::current_exe().expect("executable path");
+    let here = exe.parent().expect("executable dir");
+    let dir = if here.ends_with("deps") {
+        here.parent().expect("target dir")
+    } else {
+        here
+    };
     for bin in ["momod", "momoctl"] {
         assert!(
             dir.join(bin).exists(),
@@ -66,6 +72,12 @@ impl DaemonConfig {
             .env("MOMO_TMDB_API_KEY", tmdb::API_KEY)
             .env("MOMO_TMDB_TIMEOUT_S", "5")
     }
+    /// Local sources allowed under `root`, and the share behind `user`/`pass`.
+    pub fn share(self, root: &Path, user: &str, pass: &str) -> Self {
+        self.env("MOMO_LIBRARY_LOCAL_ROOTS", root.display().to_string())
+            .env("MOMO_WEBDAV_USERNAME", user)
+            .env("MOMO_WEBDAV_PASSWORD", pass)
+    }
     pub fn toml(mut self, text: &str) -> Self {
         self.config_toml = Some(text.to_string());
         self
@@ -103,6 +115,14 @@ impl Daemon {
         };
         d.wait_ready();
         d
+    }
+
+    /// host:port of the WebDAV share, as the daemon reports it.
+    pub fn webdav_addr(&self) -> String {
+        self.ctl_json(&["status"])["webdav_listen"]
+            .as_str()
+            .expect("webdav_listen")
+            .to_string()
     }
 
     pub fn socket(&self) -> PathBuf {
@@ -283,4 +303,55 @@ pub fn run_momod_expect_exit(
 /// Text of a command's stderr.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Percent-encodes a share path for a URL (every byte but unreserved ones and `/`).
+pub fn url_path(path: &str) -> String {
+    let mut out = String::new();
+    for b in path.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            b => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Runs a command and returns its output (panics if it cannot be started).
+pub fn run(program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program} (scripts/install-deps installs it): {e}"))
+}
+
+/// `rclone ARGS` against the share at `addr`, with no config file.
+pub fn rclone(addr: &str, user: &str, pass: &str, args: &[&str]) -> Output {
+    let obscured = run("rclone", &["obscure", pass]);
+    let obscured = String::from_utf8(obscured.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let url = format!("http://{addr}");
+    let mut all = vec![
+        "--config",
+        "/dev/null",
+        "--webdav-url",
+        &url,
+        "--webdav-user",
+        user,
+        "--webdav-pass",
+        &obscured,
+        "--webdav-vendor",
+        "other",
+        "--retries",
+        "1",
+        "--low-level-retries",
+        "1",
+    ];
+    all.extend_from_slice(args);
+    run("rclone", &all)
 }

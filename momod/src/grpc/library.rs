@@ -4,7 +4,7 @@ use momo_proto::v1::library_service_server::LibraryService;
 use tonic::{Request, Response, Status};
 
 use crate::library::{
-    EpisodeDetail, Library, Movie, NewMovie, NewShow, SearchKind, ShowDetail, ShowSummary,
+    EpisodeDetail, Library, MediaKind, Movie, NewMovie, NewShow, ShowDetail, ShowSummary,
 };
 
 pub struct LibraryApi {
@@ -124,8 +124,8 @@ impl LibraryService for LibraryApi {
     async fn search(&self, req: Request<pb::SearchRequest>) -> Reply<pb::SearchResponse> {
         let req = req.into_inner();
         let kind = match pb::MediaKind::try_from(req.kind) {
-            Ok(pb::MediaKind::Movie) => SearchKind::Movie,
-            Ok(pb::MediaKind::Show) => SearchKind::Show,
+            Ok(pb::MediaKind::Movie) => MediaKind::Movie,
+            Ok(pb::MediaKind::Show) => MediaKind::Show,
             _ => {
                 return Err(Status::invalid_argument(
                     "search kind must be movie or show",

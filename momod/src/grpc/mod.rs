@@ -3,6 +3,7 @@
 //! The control socket (mode 0600) needs no token: file permissions decide who may connect.
 //! A TCP listener is only started with `grpc.token` set, and every call on it must carry
 //! `authorization: Bearer <token>`.
+mod assignment;
 mod library;
 mod system;
 
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use momo_proto::v1::assignment_service_server::AssignmentServiceServer;
 use momo_proto::v1::library_service_server::LibraryServiceServer;
 use momo_proto::v1::system_service_server::SystemServiceServer;
 use tokio::net::{TcpListener, UnixListener};
@@ -24,6 +26,7 @@ use tracing::{info, warn};
 use crate::config::{Config, GrpcListen};
 use crate::library::Library;
 
+use assignment::AssignmentApi;
 use library::LibraryApi;
 use system::SystemApi;
 
@@ -31,6 +34,7 @@ use system::SystemApi;
 pub async fn serve(
     config: &Config,
     data_dir: &Path,
+    webdav_listen: std::net::SocketAddr,
     library: Library,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
@@ -65,13 +69,16 @@ pub async fn serve(
         started: Instant::now(),
         data_dir: data_dir.to_path_buf(),
         grpc_listen: listen,
-        webdav_listen: config.webdav.listen.to_string(),
+        webdav_listen: webdav_listen.to_string(),
         library: library.clone(),
     };
     let routes = Routes::new(health_service)
         .add_service(reflection)
         .add_service(SystemServiceServer::new(system))
-        .add_service(LibraryServiceServer::new(LibraryApi { library }));
+        .add_service(LibraryServiceServer::new(LibraryApi {
+            library: library.clone(),
+        }))
+        .add_service(AssignmentServiceServer::new(AssignmentApi { library }));
 
     let stop = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -139,14 +146,9 @@ fn check_token(token: &str, req: Request<()>) -> Result<Request<()>, Status> {
         .unwrap_or("")
         .strip_prefix("Bearer ")
         .unwrap_or("");
-    if constant_time_eq(given.as_bytes(), token.as_bytes()) {
+    if crate::auth::constant_time_eq(given.as_bytes(), token.as_bytes()) {
         Ok(req)
     } else {
         Err(Status::unauthenticated("wrong token"))
     }
-}
-
-/// Compares without stopping at the first difference, so timing does not reveal the token.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -1,8 +1,12 @@
 //! The library: movies and shows (with seasons and episodes) keyed by TMDB id.
 //!
 //! All TMDB fetching happens before a write starts, and each add or refresh is one
-//! transaction, so a failure anywhere leaves the database as it was.
+//! transaction, so a failure anywhere leaves the database as it was. Sources attached to
+//! movies and episodes are in `sources`.
+mod sources;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use diesel::prelude::*;
@@ -12,6 +16,9 @@ use crate::db::{Db, now};
 use crate::error::{Error, Result};
 use crate::schema::{assignments, episodes, movies, seasons, shows};
 use crate::tmdb::{SearchHit, SeasonInfo, ShowInfo, Tmdb};
+use crate::vfs::Vfs;
+
+pub use sources::Assignment;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Movie {
@@ -102,9 +109,18 @@ pub enum NewShow {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum SearchKind {
+pub enum MediaKind {
     Movie,
     Show,
+}
+
+impl MediaKind {
+    fn noun(self) -> &'static str {
+        match self {
+            MediaKind::Movie => "movie",
+            MediaKind::Show => "show",
+        }
+    }
 }
 
 pub struct SearchResult {
@@ -116,6 +132,9 @@ pub struct SearchResult {
 pub struct Library {
     db: Db,
     tmdb: Arc<Tmdb>,
+    vfs: Arc<Vfs>,
+    /// Folders whose files may be assigned as local sources.
+    local_roots: Vec<PathBuf>,
 }
 
 #[derive(Insertable)]
@@ -148,8 +167,13 @@ struct NewEpisodeRow {
 }
 
 impl Library {
-    pub fn new(db: Db, tmdb: Arc<Tmdb>) -> Library {
-        Library { db, tmdb }
+    pub fn new(db: Db, tmdb: Arc<Tmdb>, vfs: Arc<Vfs>, local_roots: Vec<PathBuf>) -> Library {
+        Library {
+            db,
+            tmdb,
+            vfs,
+            local_roots,
+        }
     }
 
     // ------------------------------------------------------------------ movies
@@ -158,7 +182,7 @@ impl Library {
         let (tmdb_id, title, year) = match new {
             NewMovie::Tmdb(id) => {
                 check_tmdb_id(id)?;
-                self.refuse_existing_movie(id).await?;
+                self.refuse_existing(MediaKind::Movie, id).await?;
                 let info = self.tmdb.movie(id).await?;
                 (Some(id), info.title, info.year)
             }
@@ -187,20 +211,30 @@ impl Library {
             .await
     }
 
-    async fn refuse_existing_movie(&self, tmdb_id: i64) -> Result<()> {
+    /// AlreadyExists when a movie or show with this TMDB id is in the library, checked
+    /// before asking TMDB anything.
+    async fn refuse_existing(&self, kind: MediaKind, tmdb_id: i64) -> Result<()> {
         let existing = self
             .db
             .run(move |conn| {
-                Ok(movies::table
-                    .filter(movies::tmdb_id.eq(tmdb_id))
-                    .select(movies::id)
-                    .first::<i64>(conn)
-                    .optional()?)
+                Ok(match kind {
+                    MediaKind::Movie => movies::table
+                        .filter(movies::tmdb_id.eq(tmdb_id))
+                        .select(movies::id)
+                        .first::<i64>(conn)
+                        .optional()?,
+                    MediaKind::Show => shows::table
+                        .filter(shows::tmdb_id.eq(tmdb_id))
+                        .select(shows::id)
+                        .first::<i64>(conn)
+                        .optional()?,
+                })
             })
             .await?;
         match existing {
             Some(id) => Err(Error::AlreadyExists(format!(
-                "movie with TMDB id {tmdb_id} is already in the library (id {id})"
+                "{} with TMDB id {tmdb_id} is already in the library (id {id})",
+                kind.noun()
             ))),
             None => Ok(()),
         }
@@ -244,7 +278,7 @@ impl Library {
             } => {
                 check_tmdb_id(tmdb_id)?;
                 let filter = check_season_filter(&seasons)?;
-                self.refuse_existing_show(tmdb_id).await?;
+                self.refuse_existing(MediaKind::Show, tmdb_id).await?;
                 let info = self.tmdb.show(tmdb_id).await?;
                 let wanted = wanted_seasons(&info, filter.as_ref(), specials)?;
                 let fetched = self.fetch_seasons(tmdb_id, &wanted).await?;
@@ -312,25 +346,6 @@ impl Library {
                     .await?;
                 self.get_show(id).await
             }
-        }
-    }
-
-    async fn refuse_existing_show(&self, tmdb_id: i64) -> Result<()> {
-        let existing = self
-            .db
-            .run(move |conn| {
-                Ok(shows::table
-                    .filter(shows::tmdb_id.eq(tmdb_id))
-                    .select(shows::id)
-                    .first::<i64>(conn)
-                    .optional()?)
-            })
-            .await?;
-        match existing {
-            Some(id) => Err(Error::AlreadyExists(format!(
-                "show with TMDB id {tmdb_id} is already in the library (id {id})"
-            ))),
-            None => Ok(()),
         }
     }
 
@@ -424,7 +439,7 @@ impl Library {
 
     pub async fn search(
         &self,
-        kind: SearchKind,
+        kind: MediaKind,
         query: &str,
         year: Option<i32>,
     ) -> Result<Vec<SearchResult>> {
@@ -436,7 +451,7 @@ impl Library {
         let hits = self
             .tmdb
             .search(
-                if kind == SearchKind::Movie {
+                if kind == MediaKind::Movie {
                     "movie"
                 } else {
                     "tv"
@@ -450,11 +465,11 @@ impl Library {
             .db
             .run(move |conn| {
                 let found: Vec<Option<i64>> = match kind {
-                    SearchKind::Movie => movies::table
+                    MediaKind::Movie => movies::table
                         .filter(movies::tmdb_id.eq_any(&ids))
                         .select(movies::tmdb_id)
                         .load(conn)?,
-                    SearchKind::Show => shows::table
+                    MediaKind::Show => shows::table
                         .filter(shows::tmdb_id.eq_any(&ids))
                         .select(shows::tmdb_id)
                         .load(conn)?,

@@ -1,0 +1,630 @@
+//! LibraryVfs: the share's tree, built from the database alone (listings never touch a
+//! torrent or a disk):
+//!
+//! ```text
+//! /Movies/Fight Club (1999)/Fight Club (1999).mkv
+//! /TV Shows/Breaking Bad (2008)/Season 01/Breaking Bad (2008) - S01E01 - Pilot.mkv
+//! ```
+//!
+//! Only movies and episodes with an active source appear; folders left empty are hidden
+//! (the two top folders always exist). Names are sanitised (`sanitize`); two items that would
+//! get the same name are both shown, each with a `{tmdb-ID}` (or `{id-N}`) suffix.
+//!
+//! The tree is cached and rebuilt only after the database changed (`Db::generation`).
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use diesel::prelude::*;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::db::Db;
+use crate::error::Result;
+use crate::schema::{assignments, episodes, movies, seasons, shows};
+
+pub const MOVIES: &str = "Movies";
+pub const TV_SHOWS: &str = "TV Shows";
+/// Longest name segment in bytes (most file systems allow 255).
+const MAX_NAME_BYTES: usize = 255;
+
+/// Where a file's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Local {
+        path: PathBuf,
+    },
+    Torrent {
+        info_hash: String,
+        magnet: String,
+        file_index: u32,
+        file_path: String,
+    },
+}
+
+#[derive(Debug)]
+pub struct FileNode {
+    pub name: String,
+    pub size: u64,
+    pub modified: SystemTime,
+    /// Stable while the assignment stays: players' If-Range and caches rely on it.
+    pub etag: String,
+    pub source: Source,
+}
+
+#[derive(Debug)]
+pub struct DirNode {
+    pub name: String,
+    pub modified: SystemTime,
+    pub children: Vec<Node>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Node {
+    Dir(Arc<DirNode>),
+    File(Arc<FileNode>),
+}
+
+impl Node {
+    pub fn name(&self) -> &str {
+        match self {
+            Node::Dir(d) => &d.name,
+            Node::File(f) => &f.name,
+        }
+    }
+    pub fn modified(&self) -> SystemTime {
+        match self {
+            Node::Dir(d) => d.modified,
+            Node::File(f) => f.modified,
+        }
+    }
+}
+
+/// A library item that can carry a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Item {
+    Movie(i64),
+    Episode(i64),
+}
+
+/// One immutable snapshot of the share.
+#[derive(Debug)]
+pub struct Tree {
+    /// "" for the root, else "/Movies/Title (Year)" etc. (no trailing slash, NFC).
+    by_path: HashMap<String, Node>,
+    /// Where each item with a source appears.
+    item_paths: HashMap<Item, String>,
+}
+
+impl Tree {
+    /// The node at a decoded request path ("/Movies/", "/Movies/X (1999)/X (1999).mkv").
+    pub fn lookup(&self, path: &str) -> Option<&Node> {
+        let trimmed = path.trim_end_matches('/');
+        match self.by_path.get(trimmed) {
+            Some(n) => Some(n),
+            // macOS sends decomposed Unicode (NFD); our names are NFC.
+            None => self.by_path.get(&trimmed.nfc().collect::<String>()),
+        }
+    }
+
+    /// The share path of an item, if it has an active source.
+    pub fn path_of(&self, item: Item) -> Option<&str> {
+        self.item_paths.get(&item).map(String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_path.len()
+    }
+}
+
+/// The cached tree, rebuilt when the database's write generation moves.
+pub struct Vfs {
+    db: Db,
+    cached: Mutex<Option<(u64, Arc<Tree>)>>,
+    /// Serialises rebuilds so a burst of requests after a change builds once.
+    building: tokio::sync::Mutex<()>,
+}
+
+impl Vfs {
+    pub fn new(db: Db) -> Vfs {
+        Vfs {
+            db,
+            cached: Mutex::new(None),
+            building: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The current tree, built from the database if it changed since the last build.
+    pub async fn tree(&self) -> Result<Arc<Tree>> {
+        if let Some(tree) = self.fresh() {
+            return Ok(tree);
+        }
+        let _building = self.building.lock().await;
+        if let Some(tree) = self.fresh() {
+            return Ok(tree);
+        }
+        // Read the generation before the rows: a write landing during the build leaves the
+        // cache marked older, so the next call rebuilds.
+        let generation = self.db.generation();
+        let started = std::time::Instant::now();
+        let rows = self.db.run(load_rows).await?;
+        let tree = Arc::new(build(rows));
+        tracing::debug!(entries = tree.len(), elapsed = ?started.elapsed(), "share tree built");
+        *self.cached.lock().expect("vfs cache lock") = Some((generation, tree.clone()));
+        Ok(tree)
+    }
+
+    fn fresh(&self) -> Option<Arc<Tree>> {
+        let cached = self.cached.lock().expect("vfs cache lock");
+        match &*cached {
+            Some((generation, tree)) if *generation == self.db.generation() => Some(tree.clone()),
+            _ => None,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------- names
+
+/// Makes a title safe as one path segment on every client: `:` → ` -`, `/` and `\` → `-`,
+/// `? * " < > |` and control characters dropped, spaces collapsed, no leading dots, no
+/// trailing dots or spaces, NFC, at most `max` bytes. Never empty.
+pub fn sanitize(name: &str, max: usize) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.nfc() {
+        match c {
+            ':' => out.push_str(" -"),
+            '/' | '\\' => out.push('-'),
+            '?' | '*' | '"' | '<' | '>' | '|' => {}
+            // Tabs and newlines are whitespace before they are control characters.
+            c if c.is_whitespace() => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    let mut collapsed = String::with_capacity(out.len());
+    for word in out.split(' ').filter(|w| !w.is_empty()) {
+        if !collapsed.is_empty() {
+            collapsed.push(' ');
+        }
+        collapsed.push_str(word);
+    }
+    let mut s = collapsed.trim_start_matches(['.', ' ']).to_string();
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    let s = s.trim_end_matches(['.', ' ']);
+    if s.is_empty() {
+        "Untitled".to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// "Title (Year)" or "Title".
+fn title_year(title: &str, year: Option<i32>) -> String {
+    match year {
+        Some(y) => format!("{title} ({y})"),
+        None => title.to_string(),
+    }
+}
+
+/// ".mkv" from the source file's name ("" when it has none).
+fn extension(path: &str) -> String {
+    Path::new(path)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| sanitize(e, 16))
+        .filter(|e| e != "Untitled")
+        .map(|e| format!(".{e}"))
+        .unwrap_or_default()
+}
+
+/// Folder names for items that share a base name get a distinguishing suffix. Compared
+/// case-insensitively: macOS and Windows clients would merge "Alien" and "ALIEN".
+fn disambiguate<T>(items: &mut [(String, T)], suffix: impl Fn(&T) -> String) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (name, _) in items.iter() {
+        *seen.entry(name.to_lowercase()).or_default() += 1;
+    }
+    for (name, item) in items.iter_mut() {
+        if seen[&name.to_lowercase()] > 1 {
+            *name = format!("{name} {}", suffix(item));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------- building
+
+#[derive(Queryable, Debug)]
+struct AssignmentCols {
+    id: i64,
+    kind: String,
+    file_path: String,
+    file_size: i64,
+    created_at: i64,
+    info_hash: Option<String>,
+    magnet: Option<String>,
+    file_index: Option<i32>,
+}
+
+#[derive(Queryable, Debug)]
+struct MovieRow {
+    id: i64,
+    tmdb_id: Option<i64>,
+    title: String,
+    year: Option<i32>,
+    source: AssignmentCols,
+}
+
+#[derive(Queryable, Debug)]
+struct EpisodeRow {
+    show_id: i64,
+    show_tmdb_id: Option<i64>,
+    show_title: String,
+    show_year: Option<i32>,
+    season_number: i32,
+    episode_id: i64,
+    episode_number: i32,
+    name: Option<String>,
+    source: AssignmentCols,
+}
+
+struct Rows {
+    movies: Vec<MovieRow>,
+    episodes: Vec<EpisodeRow>,
+}
+
+fn load_rows(conn: &mut SqliteConnection) -> Result<Rows> {
+    let cols = (
+        assignments::id,
+        assignments::kind,
+        assignments::file_path,
+        assignments::file_size,
+        assignments::created_at,
+        assignments::info_hash,
+        assignments::magnet,
+        assignments::file_index,
+    );
+    let movies = movies::table
+        .inner_join(assignments::table.on(assignments::movie_id.eq(movies::id.nullable())))
+        .filter(assignments::is_active)
+        .select((
+            movies::id,
+            movies::tmdb_id,
+            movies::title,
+            movies::year,
+            cols,
+        ))
+        .load(conn)?;
+    let episodes = episodes::table
+        .inner_join(seasons::table.inner_join(shows::table))
+        .inner_join(assignments::table.on(assignments::episode_id.eq(episodes::id.nullable())))
+        .filter(assignments::is_active)
+        .select((
+            shows::id,
+            shows::tmdb_id,
+            shows::title,
+            shows::year,
+            seasons::season_number,
+            episodes::id,
+            episodes::episode_number,
+            episodes::name,
+            cols,
+        ))
+        .load(conn)?;
+    Ok(Rows { movies, episodes })
+}
+
+fn file_node(name: String, a: &AssignmentCols) -> FileNode {
+    let source = match (a.kind.as_str(), &a.info_hash, &a.magnet, a.file_index) {
+        ("torrent", Some(hash), Some(magnet), Some(index)) => Source::Torrent {
+            info_hash: hash.clone(),
+            magnet: magnet.clone(),
+            file_index: index.max(0) as u32,
+            file_path: a.file_path.clone(),
+        },
+        _ => Source::Local {
+            path: PathBuf::from(&a.file_path),
+        },
+    };
+    let size = a.file_size.max(0) as u64;
+    FileNode {
+        name,
+        size,
+        modified: UNIX_EPOCH + Duration::from_secs(a.created_at.max(0) as u64),
+        etag: format!("{:x}-{:x}-{:x}", a.id, size, a.created_at),
+        source,
+    }
+}
+
+/// Accumulates folders by path, then freezes them into `Node`s bottom-up.
+#[derive(Default)]
+struct Builder {
+    files: HashMap<String, Vec<FileNode>>,
+    item_paths: HashMap<Item, String>,
+}
+
+impl Builder {
+    fn add(&mut self, dir: String, file: FileNode, item: Item) {
+        self.item_paths.insert(item, format!("{dir}/{}", file.name));
+        self.files.entry(dir).or_default().push(file);
+    }
+}
+
+fn build(rows: Rows) -> Tree {
+    let mut b = Builder::default();
+
+    // Movies: one folder each.
+    let mut movies: Vec<(String, MovieRow)> = rows
+        .movies
+        .into_iter()
+        .map(|m| {
+            (
+                sanitize(&title_year(&m.title, m.year), MAX_NAME_BYTES - 40),
+                m,
+            )
+        })
+        .collect();
+    disambiguate(&mut movies, |m| match m.tmdb_id {
+        Some(t) => format!("{{tmdb-{t}}}"),
+        None => format!("{{id-{}}}", m.id),
+    });
+    for (folder, m) in movies {
+        let name = format!("{folder}{}", extension(&m.source.file_path));
+        b.add(
+            format!("/{MOVIES}/{folder}"),
+            file_node(name, &m.source),
+            Item::Movie(m.id),
+        );
+    }
+
+    // Shows: folder names decided per show, then seasons and episodes.
+    let mut show_names: HashMap<i64, String> = HashMap::new();
+    let mut shows: Vec<(String, (i64, Option<i64>))> = Vec::new();
+    for e in &rows.episodes {
+        if let std::collections::hash_map::Entry::Vacant(v) = show_names.entry(e.show_id) {
+            v.insert(String::new());
+            let name = sanitize(&title_year(&e.show_title, e.show_year), MAX_NAME_BYTES - 80);
+            shows.push((name, (e.show_id, e.show_tmdb_id)));
+        }
+    }
+    disambiguate(&mut shows, |(id, tmdb)| match tmdb {
+        Some(t) => format!("{{tmdb-{t}}}"),
+        None => format!("{{id-{id}}}"),
+    });
+    for (name, (id, _)) in shows {
+        show_names.insert(id, name);
+    }
+    for e in rows.episodes {
+        let show = &show_names[&e.show_id];
+        let episode_name = match &e.name {
+            Some(n) if !n.trim().is_empty() => sanitize(n, 120),
+            _ => format!("Episode {}", e.episode_number),
+        };
+        let name = format!(
+            "{show} - S{:02}E{:02} - {episode_name}{}",
+            e.season_number,
+            e.episode_number,
+            extension(&e.source.file_path)
+        );
+        let dir = format!("/{TV_SHOWS}/{show}/Season {:02}", e.season_number);
+        b.add(dir, file_node(name, &e.source), Item::Episode(e.episode_id));
+    }
+
+    freeze(b)
+}
+
+/// Turns the per-folder file lists into the node map, creating parent folders; a folder's
+/// mtime is its newest child's, so it is stable across restarts.
+fn freeze(b: Builder) -> Tree {
+    let mut dirs: HashMap<String, Vec<Node>> = HashMap::new();
+    dirs.entry(String::new()).or_default();
+    dirs.entry(format!("/{MOVIES}")).or_default();
+    dirs.entry(format!("/{TV_SHOWS}")).or_default();
+    for (dir, files) in b.files {
+        dirs.entry(dir)
+            .or_default()
+            .extend(files.into_iter().map(|f| Node::File(Arc::new(f))));
+    }
+    // Make sure every ancestor exists (deepest first is not needed: paths are created whole).
+    let paths: Vec<String> = dirs.keys().cloned().collect();
+    for path in paths {
+        let mut p = path.as_str();
+        while let Some(i) = p.rfind('/') {
+            p = &p[..i];
+            dirs.entry(p.to_string()).or_default();
+        }
+    }
+    // Build bottom-up: longest paths (deepest) first.
+    let mut order: Vec<String> = dirs.keys().cloned().collect();
+    order.sort_by_key(|p| std::cmp::Reverse(p.matches('/').count()));
+    let mut by_path: HashMap<String, Node> = HashMap::new();
+    for path in order {
+        let mut children = dirs.remove(&path).unwrap_or_default();
+        children.sort_by(|a, b| {
+            a.name()
+                .to_lowercase()
+                .cmp(&b.name().to_lowercase())
+                .then_with(|| a.name().cmp(b.name()))
+        });
+        let modified = children
+            .iter()
+            .map(Node::modified)
+            .max()
+            .unwrap_or(UNIX_EPOCH);
+        for child in &children {
+            if let Node::File(_) = child {
+                by_path.insert(format!("{path}/{}", child.name()), child.clone());
+            }
+        }
+        let name = path.rsplit('/').next().unwrap_or_default().to_string();
+        let node = Node::Dir(Arc::new(DirNode {
+            name,
+            modified,
+            children,
+        }));
+        if let Some(parent) = path.rfind('/').map(|i| path[..i].to_string()) {
+            dirs.entry(parent).or_default().push(node.clone());
+        }
+        by_path.insert(path, node);
+    }
+    Tree {
+        by_path,
+        item_paths: b.item_paths,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitising_follows_the_naming_rules() {
+        let s = |n: &str| sanitize(n, 255);
+        assert_eq!(s("Mission: Impossible"), "Mission - Impossible");
+        assert_eq!(s("AC/DC\\Live"), "AC-DC-Live");
+        assert_eq!(s("Who? What* \"Why\" <a|b>"), "Who What Why ab");
+        assert_eq!(s("...And Justice for All"), "And Justice for All");
+        assert_eq!(s(".hidden"), "hidden");
+        assert_eq!(s("Trailing dots... "), "Trailing dots");
+        assert_eq!(s("tab\there\u{7}bell"), "tab herebell");
+        assert_eq!(s("  many   spaces  "), "many spaces");
+        assert_eq!(s("Amélie"), "Amélie");
+        // NFD in, NFC out.
+        assert_eq!(s("Ame\u{301}lie"), "Amélie");
+        assert_eq!(s("???"), "Untitled");
+        assert!(sanitize(&"é".repeat(300), 255).len() <= 255);
+    }
+
+    #[test]
+    fn extensions_come_from_the_source() {
+        assert_eq!(extension("/a/b/Movie.2019.1080p.mkv"), ".mkv");
+        assert_eq!(extension("Show/S01E01.MP4"), ".MP4");
+        assert_eq!(extension("noext"), "");
+    }
+
+    fn cols(id: i64, path: &str) -> AssignmentCols {
+        AssignmentCols {
+            id,
+            kind: "local".into(),
+            file_path: path.into(),
+            file_size: 100 + id,
+            created_at: 1_700_000_000 + id,
+            info_hash: None,
+            magnet: None,
+            file_index: None,
+        }
+    }
+
+    fn movie(id: i64, tmdb: Option<i64>, title: &str, year: Option<i32>) -> MovieRow {
+        MovieRow {
+            id,
+            tmdb_id: tmdb,
+            title: title.into(),
+            year,
+            source: cols(id, "/m/x.mkv"),
+        }
+    }
+
+    fn episode(show: i64, title: &str, season: i32, ep: i32, name: Option<&str>) -> EpisodeRow {
+        EpisodeRow {
+            show_id: show,
+            show_tmdb_id: Some(show * 10),
+            show_title: title.into(),
+            show_year: Some(2008),
+            season_number: season,
+            episode_id: show * 1000 + i64::from(season) * 100 + i64::from(ep),
+            episode_number: ep,
+            name: name.map(str::to_string),
+            source: cols(show * 1000 + i64::from(ep), "/t/e.mp4"),
+        }
+    }
+
+    fn names(tree: &Tree, path: &str) -> Vec<String> {
+        match tree.lookup(path) {
+            Some(Node::Dir(d)) => d.children.iter().map(|c| c.name().to_string()).collect(),
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_tree_has_the_player_layout() {
+        let tree = build(Rows {
+            movies: vec![
+                movie(1, Some(550), "Fight Club", Some(1999)),
+                movie(2, Some(1), "Solaris", Some(1972)),
+                movie(3, Some(2), "Solaris", Some(1972)),
+                movie(4, None, "solaris", Some(1972)),
+            ],
+            episodes: vec![
+                episode(1, "Breaking Bad", 1, 1, Some("Pilot")),
+                episode(1, "Breaking Bad", 1, 2, None),
+                episode(1, "Breaking Bad", 0, 1, Some("Good Cop / Bad Cop")),
+            ],
+        });
+        assert_eq!(names(&tree, "/"), ["Movies", "TV Shows"]);
+        assert_eq!(
+            names(&tree, "/Movies/"),
+            [
+                "Fight Club (1999)",
+                "solaris (1972) {id-4}",
+                "Solaris (1972) {tmdb-1}",
+                "Solaris (1972) {tmdb-2}"
+            ]
+        );
+        assert_eq!(
+            names(&tree, "/Movies/Fight Club (1999)"),
+            ["Fight Club (1999).mkv"]
+        );
+        assert_eq!(
+            names(&tree, "/TV Shows/Breaking Bad (2008)"),
+            ["Season 00", "Season 01"]
+        );
+        assert_eq!(
+            names(&tree, "/TV Shows/Breaking Bad (2008)/Season 01"),
+            [
+                "Breaking Bad (2008) - S01E01 - Pilot.mp4",
+                "Breaking Bad (2008) - S01E02 - Episode 2.mp4"
+            ]
+        );
+        assert_eq!(
+            names(&tree, "/TV Shows/Breaking Bad (2008)/Season 00"),
+            ["Breaking Bad (2008) - S00E01 - Good Cop - Bad Cop.mp4"]
+        );
+        assert_eq!(
+            tree.path_of(Item::Movie(1)),
+            Some("/Movies/Fight Club (1999)/Fight Club (1999).mkv")
+        );
+        let Some(Node::File(f)) = tree.lookup("/Movies/Fight Club (1999)/Fight Club (1999).mkv")
+        else {
+            panic!("file")
+        };
+        assert_eq!(f.size, 101);
+        assert_eq!(
+            f.source,
+            Source::Local {
+                path: "/m/x.mkv".into()
+            }
+        );
+        // Folder mtimes come from their content, not from "now".
+        let Some(Node::Dir(d)) = tree.lookup("/Movies") else {
+            panic!("dir")
+        };
+        assert_eq!(d.modified, UNIX_EPOCH + Duration::from_secs(1_700_000_004));
+    }
+
+    #[test]
+    fn empty_library_has_just_the_top_folders() {
+        let tree = build(Rows {
+            movies: vec![],
+            episodes: vec![],
+        });
+        assert_eq!(names(&tree, "/"), ["Movies", "TV Shows"]);
+        assert!(names(&tree, "/Movies").is_empty());
+        assert!(tree.lookup("/Movies/nothing").is_none());
+    }
+}

@@ -1,0 +1,485 @@
+//! The WebDAV share: read-only, behind Basic auth. PROPFIND is answered from the tree
+//! (`propfind`); GET and HEAD go to dav-server (ranges, If-Range, 416) over the same tree.
+//!
+//! Listings and HEAD never open a source. A GET opens the file's source; reads hand
+//! dav-server at most what it asks for and fail rather than come up short, because
+//! dav-server pads a short body with zeros.
+mod propfind;
+
+use std::convert::Infallible;
+use std::io::SeekFrom;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::{Bytes, BytesMut};
+use dav_server::body::Body;
+use dav_server::davpath::DavPath;
+use dav_server::fs::{
+    DavDirEntry, DavFile, DavFileSystem, DavMetaData, FsError, FsFuture, FsStream, OpenOptions,
+    ReadDirMeta,
+};
+use dav_server::{DavHandler, DavMethodSet};
+use futures_util::FutureExt;
+use headers::HeaderMapExt;
+use headers::authorization::{Authorization, Basic};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+use crate::vfs::{FileNode, Node, Source, Vfs};
+
+/// Bytes per `read_bytes` call: dav-server's 16 KiB default means 65,536 calls per GiB.
+const READ_BUF_SIZE: usize = 256 * 1024;
+const ALLOW: &str = "OPTIONS, GET, HEAD, PROPFIND";
+
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+/// Serves the share on `listener` until `shutdown` turns true.
+pub async fn serve(
+    listener: TcpListener,
+    vfs: Arc<Vfs>,
+    credentials: Option<Credentials>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let dav = DavHandler::builder()
+        .filesystem(Box::new(LibraryFs { vfs: vfs.clone() }))
+        .methods(DavMethodSet::HTTP_RO)
+        // GET on a folder: a plain HTML index for browsers.
+        .autoindex(true)
+        .read_buf_size(READ_BUF_SIZE)
+        .build_handler();
+    let front = Arc::new(FrontDoor {
+        dav,
+        vfs,
+        credentials,
+    });
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    warn!("WebDAV accept failed: {e}");
+                    continue;
+                }
+            },
+            _ = shutdown.wait_for(|stop| *stop) => break,
+        };
+        // PROPFIND answers are streamed in small pieces; with Nagle on, each waits for the
+        // client's delayed ACK (~40 ms).
+        let _ = stream.set_nodelay(true);
+        let front = front.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let front = front.clone();
+                async move { Ok::<_, Infallible>(front.handle(req, peer).await) }
+            });
+            // Errors here are mostly players hanging up mid-body: routine.
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                debug!(%peer, "WebDAV connection ended: {e}");
+            }
+        });
+    }
+    info!("WebDAV stopped");
+}
+
+/// Authentication and the method policy, in front of dav-server.
+struct FrontDoor {
+    dav: DavHandler,
+    vfs: Arc<Vfs>,
+    credentials: Option<Credentials>,
+}
+
+impl FrontDoor {
+    async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        let started = Instant::now();
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        let range = req.headers().get(header::RANGE).cloned();
+        let resp = if !self.authorised(&req) {
+            // Also for OPTIONS: some clients skip auth when the first request succeeds.
+            plain(StatusCode::UNAUTHORIZED, "")
+                .map(|mut r| {
+                    r.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Basic realm=\"momoshtrem\", charset=\"UTF-8\""),
+                    );
+                    r
+                })
+                .unwrap()
+        } else if method == Method::OPTIONS {
+            // Class 1 only: Finder mounts read-only when the server has no locking.
+            let mut r = plain(StatusCode::OK, "").unwrap();
+            r.headers_mut().insert("DAV", HeaderValue::from_static("1"));
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(ALLOW));
+            r.headers_mut()
+                .insert("MS-Author-Via", HeaderValue::from_static("DAV"));
+            r
+        } else if method == Method::GET || method == Method::HEAD {
+            self.dav.handle(req).await
+        } else if method.as_str() == "PROPFIND" {
+            self.propfind(req).await
+        } else {
+            // Read-only share; RFC 9110 requires Allow on a 405.
+            let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "read-only share\n").unwrap();
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(ALLOW));
+            r
+        };
+        debug!(
+            %peer, %method, %path, range = ?range, status = resp.status().as_u16(),
+            elapsed = ?started.elapsed(), "WebDAV"
+        );
+        resp
+    }
+
+    async fn propfind(&self, req: Request<Incoming>) -> Response<Body> {
+        let depth1 = match req
+            .headers()
+            .get("depth")
+            .map(|d| d.as_bytes().to_ascii_lowercase())
+        {
+            Some(d) if d == b"0" => false,
+            // A missing Depth means infinity (RFC 4918); Depth 1 is the closest finite answer.
+            Some(d) if d == b"1" => true,
+            None => true,
+            Some(_) => {
+                // RFC 4918 9.1: a server may refuse infinite depth with 403.
+                return xml(
+                    StatusCode::FORBIDDEN,
+                    "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
+                     <D:error xmlns:D=\"DAV:\"><D:propfind-finite-depth/></D:error>\n"
+                        .into(),
+                );
+            }
+        };
+        let path = percent_encoding::percent_decode_str(req.uri().path())
+            .decode_utf8_lossy()
+            .into_owned();
+        // Request bodies are tiny; a huge one is not a PROPFIND we want to parse.
+        let body = match http_body_util::Limited::new(req.into_body(), 64 * 1024)
+            .collect()
+            .await
+        {
+            Ok(b) => b.to_bytes(),
+            Err(_) => {
+                return plain(StatusCode::PAYLOAD_TOO_LARGE, "PROPFIND body too large\n").unwrap();
+            }
+        };
+        let wanted = match propfind::parse(&body) {
+            Ok(w) => w,
+            Err(e) => {
+                debug!("bad PROPFIND body: {e}");
+                return plain(StatusCode::BAD_REQUEST, "malformed PROPFIND body\n").unwrap();
+            }
+        };
+        let tree = match self.vfs.tree().await {
+            Ok(t) => t,
+            Err(e) => {
+                warn!("cannot build the share tree: {e}");
+                return plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "library unavailable, try again\n",
+                )
+                .unwrap();
+            }
+        };
+        // Collapse "//" as clients sometimes send it.
+        let mut normalised = String::with_capacity(path.len());
+        for segment in path.split('/').filter(|s| !s.is_empty()) {
+            normalised.push('/');
+            normalised.push_str(segment);
+        }
+        match propfind::multistatus(&tree, &normalised, depth1, &wanted) {
+            Some(doc) => xml(StatusCode::MULTI_STATUS, doc),
+            None => plain(StatusCode::NOT_FOUND, "not found\n").unwrap(),
+        }
+    }
+
+    fn authorised<B>(&self, req: &Request<B>) -> bool {
+        let Some(expected) = &self.credentials else {
+            return true;
+        };
+        match req.headers().typed_get::<Authorization<Basic>>() {
+            Some(Authorization(basic)) => {
+                // Evaluate both so the time taken does not tell which one was wrong.
+                let user = crate::auth::constant_time_eq(
+                    basic.username().as_bytes(),
+                    expected.username.as_bytes(),
+                );
+                let pass = crate::auth::constant_time_eq(
+                    basic.password().as_bytes(),
+                    expected.password.as_bytes(),
+                );
+                user & pass
+            }
+            None => false,
+        }
+    }
+}
+
+fn xml(status: StatusCode, doc: String) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/xml; charset=utf-8")
+        .header(header::CONTENT_LENGTH, doc.len())
+        .body(Body::from(doc))
+        .expect("valid response")
+}
+
+fn plain(status: StatusCode, body: &'static str) -> http::Result<Response<Body>> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_LENGTH, body.len())
+        .body(Body::from(body))
+}
+
+// ---------------------------------------------------------------------- file system
+
+#[derive(Clone)]
+struct LibraryFs {
+    vfs: Arc<Vfs>,
+}
+
+#[derive(Debug, Clone)]
+struct Meta {
+    len: u64,
+    modified: SystemTime,
+    dir: bool,
+    etag: String,
+}
+
+impl Meta {
+    fn of(node: &Node) -> Meta {
+        match node {
+            Node::File(f) => Meta {
+                len: f.size,
+                modified: f.modified,
+                dir: false,
+                etag: f.etag.clone(),
+            },
+            Node::Dir(d) => {
+                let secs = d
+                    .modified
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                Meta {
+                    len: 0,
+                    modified: d.modified,
+                    dir: true,
+                    etag: propfind::dir_etag(d.children.len(), secs),
+                }
+            }
+        }
+    }
+}
+
+impl DavMetaData for Meta {
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn modified(&self) -> dav_server::fs::FsResult<SystemTime> {
+        Ok(self.modified)
+    }
+    fn is_dir(&self) -> bool {
+        self.dir
+    }
+    fn etag(&self) -> Option<String> {
+        Some(self.etag.clone())
+    }
+}
+
+struct Entry {
+    name: String,
+    meta: Meta,
+}
+
+impl DavDirEntry for Entry {
+    fn name(&self) -> Vec<u8> {
+        self.name.as_bytes().to_vec()
+    }
+    fn metadata(&self) -> FsFuture<'_, Box<dyn DavMetaData>> {
+        let meta: Box<dyn DavMetaData> = Box::new(self.meta.clone());
+        async move { Ok(meta) }.boxed()
+    }
+}
+
+impl LibraryFs {
+    async fn node(&self, path: &DavPath) -> Result<Node, FsError> {
+        let path = std::str::from_utf8(path.as_bytes()).map_err(|_| FsError::NotFound)?;
+        let tree = self.vfs.tree().await.map_err(|e| {
+            warn!("cannot build the share tree: {e}");
+            FsError::GeneralFailure
+        })?;
+        tree.lookup(path).cloned().ok_or(FsError::NotFound)
+    }
+}
+
+impl DavFileSystem for LibraryFs {
+    fn open<'a>(
+        &'a self,
+        path: &'a DavPath,
+        options: OpenOptions,
+    ) -> FsFuture<'a, Box<dyn DavFile>> {
+        async move {
+            if options.write
+                || options.append
+                || options.truncate
+                || options.create
+                || options.create_new
+            {
+                return Err(FsError::Forbidden);
+            }
+            match self.node(path).await? {
+                Node::File(file) => open_source(file).await,
+                Node::Dir(_) => Err(FsError::Forbidden),
+            }
+        }
+        .boxed()
+    }
+
+    fn read_dir<'a>(
+        &'a self,
+        path: &'a DavPath,
+        _meta: ReadDirMeta,
+    ) -> FsFuture<'a, FsStream<Box<dyn DavDirEntry>>> {
+        async move {
+            let Node::Dir(dir) = self.node(path).await? else {
+                return Err(FsError::Forbidden);
+            };
+            let entries: Vec<_> = dir
+                .children
+                .iter()
+                .map(|c| {
+                    Ok(Box::new(Entry {
+                        name: c.name().to_string(),
+                        meta: Meta::of(c),
+                    }) as Box<dyn DavDirEntry>)
+                })
+                .collect();
+            let stream: FsStream<Box<dyn DavDirEntry>> =
+                Box::pin(futures_util::stream::iter(entries));
+            Ok(stream)
+        }
+        .boxed()
+    }
+
+    fn metadata<'a>(&'a self, path: &'a DavPath) -> FsFuture<'a, Box<dyn DavMetaData>> {
+        async move { Ok(Box::new(Meta::of(&self.node(path).await?)) as Box<dyn DavMetaData>) }
+            .boxed()
+    }
+}
+
+/// Opens the bytes behind a file of the share.
+async fn open_source(file: Arc<FileNode>) -> Result<Box<dyn DavFile>, FsError> {
+    match &file.source {
+        Source::Local { path } => {
+            let handle = tokio::fs::File::open(path).await.map_err(|e| {
+                warn!(path = %path.display(), "local source cannot be opened: {e}");
+                match e.kind() {
+                    std::io::ErrorKind::NotFound => FsError::NotFound,
+                    std::io::ErrorKind::PermissionDenied => FsError::Forbidden,
+                    _ => FsError::GeneralFailure,
+                }
+            })?;
+            if let Ok(meta) = handle.metadata().await
+                && meta.len() != file.size
+            {
+                warn!(
+                    path = %path.display(), recorded = file.size, actual = meta.len(),
+                    "local source changed size since it was assigned; assign it again"
+                );
+            }
+            Ok(Box::new(LocalFile {
+                node: file.clone(),
+                handle,
+                pos: 0,
+            }))
+        }
+        Source::Torrent { info_hash, .. } => {
+            warn!(%info_hash, "torrent sources are not streamable in this build");
+            Err(FsError::NotImplemented)
+        }
+    }
+}
+
+/// A local file read in chunks; memory stays at one chunk whatever the file size.
+#[derive(Debug)]
+struct LocalFile {
+    node: Arc<FileNode>,
+    handle: tokio::fs::File,
+    pos: u64,
+}
+
+impl DavFile for LocalFile {
+    fn metadata(&mut self) -> FsFuture<'_, Box<dyn DavMetaData>> {
+        let meta = Meta::of(&Node::File(self.node.clone()));
+        async move { Ok(Box::new(meta) as Box<dyn DavMetaData>) }.boxed()
+    }
+
+    fn read_bytes(&mut self, count: usize) -> FsFuture<'_, Bytes> {
+        async move {
+            let want = (count as u64).min(self.node.size.saturating_sub(self.pos)) as usize;
+            if want == 0 {
+                return Ok(Bytes::new());
+            }
+            let mut buf = BytesMut::zeroed(want);
+            let n = self.handle.read(&mut buf).await.map_err(|e| {
+                warn!("read error on a local source: {e}");
+                FsError::GeneralFailure
+            })?;
+            if n == 0 {
+                // The file is shorter than recorded: fail rather than let dav-server pad zeros.
+                warn!(file = %self.node.name, pos = self.pos, "local source ended early");
+                return Err(FsError::GeneralFailure);
+            }
+            buf.truncate(n);
+            self.pos += n as u64;
+            Ok(buf.freeze())
+        }
+        .boxed()
+    }
+
+    fn seek(&mut self, pos: SeekFrom) -> FsFuture<'_, u64> {
+        async move {
+            let target = match pos {
+                SeekFrom::Start(p) => Some(p),
+                SeekFrom::End(d) => self.node.size.checked_add_signed(d),
+                SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+            }
+            .ok_or(FsError::GeneralFailure)?;
+            self.pos = self
+                .handle
+                .seek(SeekFrom::Start(target))
+                .await
+                .map_err(|_| FsError::GeneralFailure)?;
+            Ok(self.pos)
+        }
+        .boxed()
+    }
+
+    fn write_buf(&mut self, _buf: Box<dyn bytes::Buf + Send>) -> FsFuture<'_, ()> {
+        async { Err(FsError::Forbidden) }.boxed()
+    }
+
+    fn write_bytes(&mut self, _buf: Bytes) -> FsFuture<'_, ()> {
+        async { Err(FsError::Forbidden) }.boxed()
+    }
+
+    fn flush(&mut self) -> FsFuture<'_, ()> {
+        async { Ok(()) }.boxed()
+    }
+}
