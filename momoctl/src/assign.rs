@@ -16,15 +16,54 @@ pub enum AssignCmd {
     Movie(AssignArgs),
     /// Attach a source to an episode (ids from `momoctl show get`).
     Episode(AssignArgs),
+    /// Map a season pack's files to the season's episodes by name and attach them.
+    Season {
+        /// Library id of the show.
+        show_id: i64,
+        /// Season number (0 = specials).
+        season: i32,
+        magnet: String,
+        /// Print the mapping, store nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        labels: LabelArgs,
+    },
+    /// Map a complete-series pack's files to the show's episodes by name and attach them.
+    Show {
+        /// Library id of the show.
+        show_id: i64,
+        magnet: String,
+        /// Print the mapping, store nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        labels: LabelArgs,
+    },
 }
 
 #[derive(Args, Debug)]
 pub struct AssignArgs {
     /// Library id of the movie or episode.
     id: i64,
-    /// A local file under one of library.local_roots.
-    #[arg(long, value_name = "PATH", required = true)]
+    /// Magnet link of the torrent holding the file.
+    #[arg(required_unless_present = "local", conflicts_with = "local")]
+    magnet: Option<String>,
+    /// A local file under one of library.local_roots, instead of a torrent.
+    #[arg(long, value_name = "PATH")]
     local: Option<PathBuf>,
+    /// The file inside the torrent (default: its only video file).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["index", "local"])]
+    file: Option<String>,
+    /// The file inside the torrent by index (see `momoctl torrent files`).
+    #[arg(long, value_name = "N", conflicts_with = "local")]
+    index: Option<i32>,
+    #[command(flatten)]
+    labels: LabelArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct LabelArgs {
     /// Resolution label, e.g. 1080p.
     #[arg(long)]
     resolution: Option<String>,
@@ -113,28 +152,74 @@ pub async fn assign(
     format: Format,
     cmd: AssignCmd,
 ) -> Result<(), Failure> {
+    let mut client = AssignmentServiceClient::with_interceptor(channel, auth);
     let (kind, args) = match cmd {
         AssignCmd::Movie(a) => (ItemKind::Movie, a),
         AssignCmd::Episode(a) => (ItemKind::Episode, a),
+        AssignCmd::Season {
+            show_id,
+            season,
+            magnet,
+            dry_run,
+            labels,
+        } => {
+            return pack(
+                &mut client,
+                format,
+                show_id,
+                Some(season),
+                magnet,
+                dry_run,
+                labels,
+            )
+            .await;
+        }
+        AssignCmd::Show {
+            show_id,
+            magnet,
+            dry_run,
+            labels,
+        } => {
+            return pack(&mut client, format, show_id, None, magnet, dry_run, labels).await;
+        }
     };
-    let mut client = AssignmentServiceClient::with_interceptor(channel, auth);
-    let local = args.local.expect("clap requires --local");
-    // Relative paths are relative to where momoctl runs, not to the daemon.
-    let path = std::path::absolute(&local)
-        .map_err(|e| Failure::Usage(format!("--local {}: {e}", local.display())))?;
-    let path = path
-        .to_str()
-        .ok_or_else(|| Failure::Usage(format!("--local {}: not valid UTF-8", local.display())))?
-        .to_string();
-    let a = client
-        .assign_local(pb::AssignLocalRequest {
-            item: Some(item_ref(kind, args.id)),
-            path,
-            resolution: args.resolution,
-            source: args.source,
-        })
-        .await?
-        .into_inner();
+    let item = Some(item_ref(kind, args.id));
+    let a = match (args.magnet, args.local) {
+        (Some(magnet), _) => {
+            waiting(format, "fetching the torrent's metadata");
+            client
+                .assign_torrent(pb::AssignTorrentRequest {
+                    item,
+                    magnet,
+                    file_path: args.file,
+                    file_index: args.index,
+                    resolution: args.labels.resolution,
+                    source: args.labels.source,
+                })
+                .await?
+        }
+        (None, Some(local)) => {
+            // Relative paths are relative to where momoctl runs, not to the daemon.
+            let path = std::path::absolute(&local)
+                .map_err(|e| Failure::Usage(format!("--local {}: {e}", local.display())))?;
+            let path = path
+                .to_str()
+                .ok_or_else(|| {
+                    Failure::Usage(format!("--local {}: not valid UTF-8", local.display()))
+                })?
+                .to_string();
+            client
+                .assign_local(pb::AssignLocalRequest {
+                    item,
+                    path,
+                    resolution: args.labels.resolution,
+                    source: args.labels.source,
+                })
+                .await?
+        }
+        (None, None) => unreachable!("clap requires a magnet or --local"),
+    }
+    .into_inner();
     match format {
         Format::Json => output::json(&assignment_json(a)),
         Format::Table => {
@@ -142,12 +227,183 @@ pub async fn assign(
                 .replaced_id
                 .map(|r| format!(", replacing assignment {r}"))
                 .unwrap_or_default();
+            let from = match &a.info_hash {
+                Some(h) => format!("{} [torrent {h}]", a.file_path),
+                None => a.file_path.clone(),
+            };
             println!(
-                "{kind:?} {} now plays {} ({}{replaced})\n  share: {}",
+                "{kind:?} {} now plays {from} ({}{replaced})\n  share: {}",
                 args.id,
-                a.file_path,
                 human_size(a.file_size),
                 a.share_path
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Says on stderr what we are waiting for, for people only.
+pub fn waiting(format: Format, what: &str) {
+    use std::io::IsTerminal;
+    if format == Format::Table && std::io::stderr().is_terminal() {
+        eprintln!("{what}…");
+    }
+}
+
+#[derive(Serialize)]
+struct PackMatchJson {
+    episode_id: i64,
+    season_number: i32,
+    episode_number: i32,
+    episode_name: Option<String>,
+    file_index: i32,
+    file_path: String,
+    file_size: u64,
+    share_path: String,
+}
+
+#[derive(Serialize)]
+struct EpisodeJson {
+    episode_id: i64,
+    season_number: i32,
+    episode_number: i32,
+    name: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct FileJson {
+    pub index: i32,
+    pub path: String,
+    pub size: u64,
+}
+
+#[derive(Serialize)]
+struct PackJson {
+    info_hash: String,
+    name: String,
+    dry_run: bool,
+    matched: Vec<PackMatchJson>,
+    unmatched_files: Vec<FileJson>,
+    missing_episodes: Vec<EpisodeJson>,
+    ambiguous: Vec<PackMatchJson>,
+}
+
+pub fn file_json(f: pb::TorrentFile) -> FileJson {
+    FileJson {
+        index: f.index,
+        path: f.path,
+        size: f.size,
+    }
+}
+
+fn pack_match_json(m: pb::PackMatch) -> PackMatchJson {
+    let e = m.episode.unwrap_or_default();
+    let f = m.file.unwrap_or_default();
+    PackMatchJson {
+        episode_id: e.id,
+        season_number: e.season_number,
+        episode_number: e.episode_number,
+        episode_name: e.name,
+        file_index: f.index,
+        file_path: f.path,
+        file_size: f.size,
+        share_path: m.share_path,
+    }
+}
+
+type Client =
+    AssignmentServiceClient<tonic::service::interceptor::InterceptedService<Channel, Auth>>;
+
+async fn pack(
+    client: &mut Client,
+    format: Format,
+    show_id: i64,
+    season_number: Option<i32>,
+    magnet: String,
+    dry_run: bool,
+    labels: LabelArgs,
+) -> Result<(), Failure> {
+    waiting(format, "fetching the torrent's metadata");
+    let r = client
+        .assign_pack(pb::AssignPackRequest {
+            show_id,
+            season_number,
+            magnet,
+            dry_run,
+            resolution: labels.resolution,
+            source: labels.source,
+        })
+        .await?
+        .into_inner();
+    let report = PackJson {
+        info_hash: r.info_hash,
+        name: r.name,
+        dry_run: r.dry_run,
+        matched: r.matched.into_iter().map(pack_match_json).collect(),
+        unmatched_files: r.unmatched_files.into_iter().map(file_json).collect(),
+        missing_episodes: r
+            .missing_episodes
+            .into_iter()
+            .map(|e| EpisodeJson {
+                episode_id: e.id,
+                season_number: e.season_number,
+                episode_number: e.episode_number,
+                name: e.name,
+            })
+            .collect(),
+        ambiguous: r.ambiguous.into_iter().map(pack_match_json).collect(),
+    };
+    if format == Format::Json {
+        output::json(&report);
+        return Ok(());
+    }
+    let code = |s: i32, e: i32| format!("S{s:02}E{e:02}");
+    let note = if report.dry_run {
+        ": dry run, nothing stored"
+    } else {
+        ""
+    };
+    println!("{} ({}){note}", report.name, report.info_hash);
+    println!("matched ({}):", report.matched.len());
+    for m in &report.matched {
+        let name = opt(m.episode_name.clone());
+        println!(
+            "  {}  {name}  <-  [{}] {}",
+            code(m.season_number, m.episode_number),
+            m.file_index,
+            m.file_path
+        );
+    }
+    if !report.ambiguous.is_empty() {
+        println!("ambiguous, left alone ({}):", report.ambiguous.len());
+        for m in &report.ambiguous {
+            println!(
+                "  {}  <-  [{}] {}",
+                code(m.season_number, m.episode_number),
+                m.file_index,
+                m.file_path
+            );
+        }
+    }
+    if !report.unmatched_files.is_empty() {
+        println!(
+            "files matching no episode ({}):",
+            report.unmatched_files.len()
+        );
+        for f in &report.unmatched_files {
+            println!("  [{}] {} ({})", f.index, f.path, human_size(f.size));
+        }
+    }
+    if !report.missing_episodes.is_empty() {
+        println!(
+            "episodes without a file ({}):",
+            report.missing_episodes.len()
+        );
+        for e in &report.missing_episodes {
+            println!(
+                "  {}  {}",
+                code(e.season_number, e.episode_number),
+                opt(e.name.clone())
             );
         }
     }

@@ -7,6 +7,7 @@ mod client;
 mod library;
 mod output;
 mod system;
+mod torrent;
 
 use std::process::ExitCode;
 
@@ -58,6 +59,9 @@ enum Command {
         kind: assign::ItemKind,
         id: i64,
     },
+    /// Torrents: list their files, state, pause, resume, remove.
+    #[command(subcommand)]
+    Torrent(torrent::TorrentCmd),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -97,6 +101,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Unassign { kind, id } => {
             assign::unassign(channel, auth, cli.output, kind, id).await
         }
+        Command::Torrent(cmd) => torrent::run(channel, auth, cli.output, cmd).await,
         Command::Completions { .. } => unreachable!("handled before connecting"),
     }
 }

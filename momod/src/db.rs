@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
+use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::sqlite::SqliteConnection;
@@ -24,12 +25,12 @@ struct Pragmas;
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        // busy_timeout first, so switching to WAL can wait for another connection's lock.
+        // journal_mode is set once in `open` (it is stored in the file); switching it here
+        // from several pooled connections at once fails with "database is locked".
         // synchronous=NORMAL is safe with WAL: a crash loses no committed transaction that
         // reached the WAL, only possibly the last ones before a power loss.
         conn.batch_execute(
             "PRAGMA busy_timeout = 15000;
-             PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;",
         )
@@ -50,6 +51,21 @@ impl Db {
     pub fn open(data_dir: &Path) -> anyhow::Result<Db> {
         let path = data_dir.join(DB_FILE);
         let url = path.to_str().context("data dir path is not UTF-8")?;
+        // One connection first: WAL mode (persistent) and the schema, before the pool opens more.
+        let mut first = SqliteConnection::establish(url)
+            .with_context(|| format!("cannot open database {}", path.display()))?;
+        first
+            .batch_execute(
+                "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;",
+            )
+            .with_context(|| format!("cannot set up database {}", path.display()))?;
+        let applied = first
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("database migrations on {}: {e}", path.display()))?;
+        for m in applied {
+            tracing::info!(migration = %m, "applied database migration");
+        }
+        drop(first);
         let pool = Pool::builder()
             // SQLite has one writer at a time; a few connections serve concurrent reads.
             .max_size(8)
@@ -57,13 +73,6 @@ impl Db {
             .connection_customizer(Box::new(Pragmas))
             .build(ConnectionManager::<SqliteConnection>::new(url))
             .with_context(|| format!("cannot open database {}", path.display()))?;
-        let mut conn = pool.get().context("database connection")?;
-        let applied = conn
-            .run_pending_migrations(MIGRATIONS)
-            .map_err(|e| anyhow::anyhow!("database migrations on {}: {e}", path.display()))?;
-        for m in applied {
-            tracing::info!(migration = %m, "applied database migration");
-        }
         Ok(Db {
             pool,
             generation: Arc::new(AtomicU64::new(0)),

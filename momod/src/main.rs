@@ -11,6 +11,7 @@ mod grpc;
 mod library;
 mod schema;
 mod tmdb;
+mod torrent;
 mod vfs;
 mod webdav;
 
@@ -95,10 +96,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
         info!("no TMDB API key: adding by TMDB id is off; `movie add --title` still works");
     }
     let vfs = Arc::new(vfs::Vfs::new(db.clone()));
+    let engine = torrent::Engine::start(&config.torrent, &data_dir).await?;
     let library = library::Library::new(
         db,
         Arc::new(tmdb),
         vfs.clone(),
+        engine.clone(),
         config.library.local_roots.clone(),
     );
 
@@ -123,12 +126,15 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let webdav = tokio::spawn(webdav::serve(
         webdav_listener,
         vfs,
+        engine.clone(),
         credentials,
         shutdown_rx.clone(),
     ));
+    tokio::spawn(engine.clone().idle_loop(shutdown_rx.clone()));
 
     grpc::serve(&config, &data_dir, webdav_addr, library, shutdown_rx).await?;
     let _ = webdav.await;
+    engine.stop().await;
     info!("momod stopped");
     Ok(())
 }

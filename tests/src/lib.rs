@@ -3,6 +3,7 @@
 //! started (a `Daemon` is killed on drop).
 //!
 //! The binaries must be built first (`cargo build --workspace`); `scripts/test` does that.
+pub mod swarm;
 pub mod tmdb;
 
 use std::collections::BTreeMap;
@@ -253,8 +254,13 @@ pub fn spawn_momod(data_dir: &Path, config: &DaemonConfig) -> (Child, PathBuf) {
     let log = std::fs::File::create(&log_path).expect("log file");
     let mut cmd = clean_command(&momod_bin());
     cmd.arg("--data-dir").arg(data_dir);
-    // Never the real ports: tests run in parallel.
+    // Never the real ports: tests run in parallel. No DHT or multicast discovery: the
+    // swarms in tests are on loopback and reached through x.pe hints or a local tracker.
     cmd.env("MOMO_WEBDAV_LISTEN", "127.0.0.1:0");
+    cmd.env("MOMO_TORRENT_DHT", "false");
+    cmd.env("MOMO_TORRENT_LOCAL_DISCOVERY", "false");
+    cmd.env("MOMO_TORRENT_METADATA_TIMEOUT_S", "15");
+    cmd.env("MOMO_TORRENT_READ_TIMEOUT_S", "15");
     cmd.env("RUST_LOG", "info");
     if let Some(text) = &config.config_toml {
         let path = parent.join("momod.toml");
@@ -354,4 +360,36 @@ pub fn rclone(addr: &str, user: &str, pass: &str, args: &[&str]) -> Output {
     ];
     all.extend_from_slice(args);
     run("rclone", &all)
+}
+
+/// GET `share_path` from an unauthenticated share at `addr` with curl, optionally a range
+/// ("100-199"); returns (HTTP status, body). `max_time` bounds the whole transfer.
+pub fn curl_get(
+    addr: &str,
+    share_path: &str,
+    range: Option<&str>,
+    max_time: u64,
+) -> (u16, Vec<u8>, Output) {
+    let body = tempfile::NamedTempFile::new().unwrap();
+    let url = format!("http://{addr}{}", url_path(share_path));
+    let max = max_time.to_string();
+    let mut args = vec![
+        "-s",
+        "-o",
+        body.path().to_str().unwrap(),
+        "-w",
+        "%{http_code}",
+        "--max-time",
+        &max,
+    ];
+    if let Some(r) = range {
+        args.extend(["-r", r]);
+    }
+    args.push(&url);
+    let out = run("curl", &args);
+    let code = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    (code, std::fs::read(body.path()).unwrap_or_default(), out)
 }

@@ -192,8 +192,8 @@ fn bad_config_stops_momod_at_start_naming_the_key() {
             "webdav.listen",
         ),
         (
-            DaemonConfig::new().toml("[torrent]\nmetadata_timeout_s = \"soon\"\n"),
-            "torrent.metadata_timeout_s",
+            DaemonConfig::new().toml("[torrent]\nidle_timeout_s = \"soon\"\n"),
+            "torrent.idle_timeout_s",
         ),
         (
             DaemonConfig::new().toml("[tmdb]\napi_kee = \"x\"\n"),
@@ -221,12 +221,12 @@ fn bad_config_stops_momod_at_start_naming_the_key() {
 #[test]
 fn bad_config_file_value_names_the_key_and_the_file() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = DaemonConfig::new().toml("[torrent]\ndht = \"perhaps\"\n");
+    let config = DaemonConfig::new().toml("[torrent]\nstart_paused = \"perhaps\"\n");
     let (status, log) =
         run_momod_expect_exit(&tmp.path().join("data"), &config, Duration::from_secs(20));
     assert!(!status.success());
     assert!(
-        log.contains("torrent.dht") && log.contains("momod.toml"),
+        log.contains("torrent.start_paused") && log.contains("momod.toml"),
         "{log}"
     );
 }

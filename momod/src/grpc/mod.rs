@@ -6,6 +6,7 @@
 mod assignment;
 mod library;
 mod system;
+mod torrent;
 
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use anyhow::{Context, bail};
 use momo_proto::v1::assignment_service_server::AssignmentServiceServer;
 use momo_proto::v1::library_service_server::LibraryServiceServer;
 use momo_proto::v1::system_service_server::SystemServiceServer;
+use momo_proto::v1::torrent_service_server::TorrentServiceServer;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
@@ -29,6 +31,7 @@ use crate::library::Library;
 use assignment::AssignmentApi;
 use library::LibraryApi;
 use system::SystemApi;
+use torrent::TorrentApi;
 
 /// Binds every configured listener, then serves until `shutdown` turns true.
 pub async fn serve(
@@ -78,7 +81,10 @@ pub async fn serve(
         .add_service(LibraryServiceServer::new(LibraryApi {
             library: library.clone(),
         }))
-        .add_service(AssignmentServiceServer::new(AssignmentApi { library }));
+        .add_service(AssignmentServiceServer::new(AssignmentApi {
+            library: library.clone(),
+        }))
+        .add_service(TorrentServiceServer::new(TorrentApi { library }));
 
     let stop = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;

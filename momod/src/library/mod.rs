@@ -3,7 +3,9 @@
 //! All TMDB fetching happens before a write starts, and each add or refresh is one
 //! transaction, so a failure anywhere leaves the database as it was. Sources attached to
 //! movies and episodes are in `sources`.
+mod pack;
 mod sources;
+mod torrents;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
@@ -16,9 +18,11 @@ use crate::db::{Db, now};
 use crate::error::{Error, Result};
 use crate::schema::{assignments, episodes, movies, seasons, shows};
 use crate::tmdb::{SearchHit, SeasonInfo, ShowInfo, Tmdb};
+use crate::torrent::Engine;
 use crate::vfs::Vfs;
 
 pub use sources::Assignment;
+pub use torrents::{FileChoice, Labels, PackEpisode, PackMatch, TorrentUser};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Movie {
@@ -76,7 +80,6 @@ pub struct Counts {
     pub seasons: u64,
     pub episodes: u64,
     pub assigned: u64,
-    pub torrents: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -133,6 +136,7 @@ pub struct Library {
     db: Db,
     tmdb: Arc<Tmdb>,
     vfs: Arc<Vfs>,
+    engine: Arc<Engine>,
     /// Folders whose files may be assigned as local sources.
     local_roots: Vec<PathBuf>,
 }
@@ -167,13 +171,29 @@ struct NewEpisodeRow {
 }
 
 impl Library {
-    pub fn new(db: Db, tmdb: Arc<Tmdb>, vfs: Arc<Vfs>, local_roots: Vec<PathBuf>) -> Library {
+    pub fn new(
+        db: Db,
+        tmdb: Arc<Tmdb>,
+        vfs: Arc<Vfs>,
+        engine: Arc<Engine>,
+        local_roots: Vec<PathBuf>,
+    ) -> Library {
         Library {
             db,
             tmdb,
             vfs,
+            engine,
             local_roots,
         }
+    }
+
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// Where an item appears in the share, if it has a source.
+    pub async fn share_path_of(&self, item: crate::vfs::Item) -> Result<Option<String>> {
+        Ok(self.vfs.tree().await?.path_of(item).map(str::to_string))
     }
 
     // ------------------------------------------------------------------ movies
@@ -489,7 +509,7 @@ impl Library {
     pub async fn counts(&self) -> Result<Counts> {
         self.db
             .run(|conn| {
-                use diesel::dsl::{count, count_star};
+                use diesel::dsl::count_star;
                 let n = |v: i64| v.max(0) as u64;
                 Ok(Counts {
                     movies: n(movies::table.select(count_star()).first(conn)?),
@@ -499,10 +519,6 @@ impl Library {
                     assigned: n(assignments::table
                         .filter(assignments::is_active)
                         .select(count_star())
-                        .first(conn)?),
-                    torrents: n(assignments::table
-                        .filter(assignments::is_active)
-                        .select(count(assignments::info_hash).aggregate_distinct())
                         .first(conn)?),
                 })
             })

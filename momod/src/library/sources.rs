@@ -92,54 +92,75 @@ impl Library {
         .await
     }
 
-    /// Stores `new` as the item's active source, deactivating the previous one, in one
-    /// transaction.
+    /// Stores `new` as the item's active source, deactivating the previous one.
     pub async fn attach(&self, item: Item, new: NewSource) -> Result<Assignment> {
-        let resolution = label(new.resolution, "resolution")?;
-        let source = label(new.source, "source")?;
-        let replaced_id = self
+        let mut attached = self.attach_many(vec![(item, new)]).await?;
+        Ok(attached.remove(0))
+    }
+
+    /// Stores several sources in one transaction (all or nothing), each replacing its
+    /// item's active one; the share's tree is rebuilt once afterwards.
+    pub async fn attach_many(&self, sources: Vec<(Item, NewSource)>) -> Result<Vec<Assignment>> {
+        let mut rows = Vec::with_capacity(sources.len());
+        for (item, new) in sources {
+            let resolution = label(new.resolution.clone(), "resolution")?;
+            let source = label(new.source.clone(), "source")?;
+            rows.push((item, new, resolution, source));
+        }
+        let items: Vec<Item> = rows.iter().map(|(item, ..)| *item).collect();
+        let replaced = self
             .db
             .write(move |conn| {
-                ensure_item(conn, item)?;
-                let replaced_id = active_of(item)
-                    .select(assignments::id)
-                    .first::<i64>(conn)
-                    .optional()?;
-                if let Some(old) = replaced_id {
-                    diesel::update(assignments::table.find(old))
-                        .set(assignments::is_active.eq(false))
+                let mut replaced = Vec::with_capacity(rows.len());
+                for (item, new, resolution, source) in &rows {
+                    let item = *item;
+                    ensure_item(conn, item)?;
+                    let old = active_of(item)
+                        .select(assignments::id)
+                        .first::<i64>(conn)
+                        .optional()?;
+                    if let Some(old) = old {
+                        diesel::update(assignments::table.find(old))
+                            .set(assignments::is_active.eq(false))
+                            .execute(conn)?;
+                    }
+                    let (movie_id, episode_id) = match item {
+                        Item::Movie(id) => (Some(id), None),
+                        Item::Episode(id) => (None, Some(id)),
+                    };
+                    diesel::insert_into(assignments::table)
+                        .values((
+                            assignments::movie_id.eq(movie_id),
+                            assignments::episode_id.eq(episode_id),
+                            assignments::kind.eq(new.kind),
+                            assignments::info_hash.eq(&new.info_hash),
+                            assignments::magnet.eq(&new.magnet),
+                            assignments::file_index.eq(new.file_index),
+                            assignments::file_path.eq(&new.file_path),
+                            assignments::file_size.eq(new.file_size as i64),
+                            assignments::resolution.eq(resolution),
+                            assignments::source.eq(source),
+                            assignments::is_active.eq(true),
+                            assignments::created_at.eq(now()),
+                        ))
                         .execute(conn)?;
+                    replaced.push(old);
                 }
-                let (movie_id, episode_id) = match item {
-                    Item::Movie(id) => (Some(id), None),
-                    Item::Episode(id) => (None, Some(id)),
-                };
-                diesel::insert_into(assignments::table)
-                    .values((
-                        assignments::movie_id.eq(movie_id),
-                        assignments::episode_id.eq(episode_id),
-                        assignments::kind.eq(new.kind),
-                        assignments::info_hash.eq(&new.info_hash),
-                        assignments::magnet.eq(&new.magnet),
-                        assignments::file_index.eq(new.file_index),
-                        assignments::file_path.eq(&new.file_path),
-                        assignments::file_size.eq(new.file_size as i64),
-                        assignments::resolution.eq(&resolution),
-                        assignments::source.eq(&source),
-                        assignments::is_active.eq(true),
-                        assignments::created_at.eq(now()),
-                    ))
-                    .execute(conn)?;
-                Ok(replaced_id)
+                Ok(replaced)
             })
             .await?;
-        let mut a = self
-            .active(item)
-            .await?
-            .ok_or_else(|| Error::Internal("assignment vanished".into()))?;
-        a.replaced_id = replaced_id;
-        a.share_path = self.share_path(item).await?;
-        Ok(a)
+        let tree = self.vfs.tree().await?;
+        let mut out = Vec::with_capacity(items.len());
+        for (item, replaced_id) in items.into_iter().zip(replaced) {
+            let mut a = self
+                .active(item)
+                .await?
+                .ok_or_else(|| Error::Internal("assignment vanished".into()))?;
+            a.replaced_id = replaced_id;
+            a.share_path = tree.path_of(item).unwrap_or_default().to_string();
+            out.push(a);
+        }
+        Ok(out)
     }
 
     /// Detaches the item's active source; `None` when it had none.

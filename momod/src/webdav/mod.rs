@@ -32,6 +32,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
+use crate::torrent::{Engine, Reader};
 use crate::vfs::{FileNode, Node, Source, Vfs};
 
 /// Bytes per `read_bytes` call: dav-server's 16 KiB default means 65,536 calls per GiB.
@@ -47,11 +48,15 @@ pub struct Credentials {
 pub async fn serve(
     listener: TcpListener,
     vfs: Arc<Vfs>,
+    engine: Arc<Engine>,
     credentials: Option<Credentials>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let dav = DavHandler::builder()
-        .filesystem(Box::new(LibraryFs { vfs: vfs.clone() }))
+        .filesystem(Box::new(LibraryFs {
+            vfs: vfs.clone(),
+            engine,
+        }))
         .methods(DavMethodSet::HTTP_RO)
         // GET on a folder: a plain HTML index for browsers.
         .autoindex(true)
@@ -251,6 +256,7 @@ fn plain(status: StatusCode, body: &'static str) -> http::Result<Response<Body>>
 #[derive(Clone)]
 struct LibraryFs {
     vfs: Arc<Vfs>,
+    engine: Arc<Engine>,
 }
 
 #[derive(Debug, Clone)]
@@ -344,7 +350,7 @@ impl DavFileSystem for LibraryFs {
                 return Err(FsError::Forbidden);
             }
             match self.node(path).await? {
-                Node::File(file) => open_source(file).await,
+                Node::File(file) => open_source(file, &self.engine).await,
                 Node::Dir(_) => Err(FsError::Forbidden),
             }
         }
@@ -384,7 +390,10 @@ impl DavFileSystem for LibraryFs {
 }
 
 /// Opens the bytes behind a file of the share.
-async fn open_source(file: Arc<FileNode>) -> Result<Box<dyn DavFile>, FsError> {
+async fn open_source(
+    file: Arc<FileNode>,
+    engine: &Arc<Engine>,
+) -> Result<Box<dyn DavFile>, FsError> {
     match &file.source {
         Source::Local { path } => {
             let handle = tokio::fs::File::open(path).await.map_err(|e| {
@@ -409,10 +418,113 @@ async fn open_source(file: Arc<FileNode>) -> Result<Box<dyn DavFile>, FsError> {
                 pos: 0,
             }))
         }
-        Source::Torrent { info_hash, .. } => {
-            warn!(%info_hash, "torrent sources are not streamable in this build");
-            Err(FsError::NotImplemented)
+        // Nothing touches the engine yet: HEAD opens files too. The first read does.
+        Source::Torrent { .. } => Ok(Box::new(TorrentFile {
+            node: file,
+            engine: engine.clone(),
+            reader: None,
+            pos: 0,
+        })),
+    }
+}
+
+/// A file inside a torrent. The stream opens on the first read, at the current position;
+/// dropping the file (the player hung up) drops the stream.
+struct TorrentFile {
+    node: Arc<FileNode>,
+    engine: Arc<Engine>,
+    reader: Option<Reader>,
+    pos: u64,
+}
+
+impl std::fmt::Debug for TorrentFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TorrentFile")
+            .field("name", &self.node.name)
+            .field("pos", &self.pos)
+            .finish()
+    }
+}
+
+impl DavFile for TorrentFile {
+    fn metadata(&mut self) -> FsFuture<'_, Box<dyn DavMetaData>> {
+        let meta = Meta::of(&Node::File(self.node.clone()));
+        async move { Ok(Box::new(meta) as Box<dyn DavMetaData>) }.boxed()
+    }
+
+    fn read_bytes(&mut self, count: usize) -> FsFuture<'_, Bytes> {
+        async move {
+            let want = (count as u64).min(self.node.size.saturating_sub(self.pos)) as usize;
+            if want == 0 {
+                return Ok(Bytes::new());
+            }
+            let Source::Torrent {
+                info_hash,
+                magnet,
+                file_index,
+                ..
+            } = &self.node.source
+            else {
+                return Err(FsError::GeneralFailure);
+            };
+            if self.reader.is_none() {
+                let reader = self
+                    .engine
+                    .open(info_hash, magnet, *file_index as usize, self.pos)
+                    .await
+                    .map_err(|e| {
+                        warn!(file = %self.node.name, "cannot stream from the torrent: {e}");
+                        FsError::GeneralFailure
+                    })?;
+                self.reader = Some(reader);
+            }
+            let reader = self.reader.as_mut().expect("opened above");
+            let data = reader.read(want).await.map_err(|e| {
+                warn!(file = %self.node.name, pos = self.pos, "torrent read failed: {e}");
+                FsError::GeneralFailure
+            })?;
+            if data.is_empty() {
+                // Shorter than the metadata said: fail rather than let dav-server pad zeros.
+                warn!(file = %self.node.name, pos = self.pos, "torrent stream ended early");
+                return Err(FsError::GeneralFailure);
+            }
+            self.pos += data.len() as u64;
+            Ok(data)
         }
+        .boxed()
+    }
+
+    fn seek(&mut self, pos: SeekFrom) -> FsFuture<'_, u64> {
+        async move {
+            let target = match pos {
+                SeekFrom::Start(p) => Some(p),
+                SeekFrom::End(d) => self.node.size.checked_add_signed(d),
+                SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+            }
+            .filter(|p| *p <= self.node.size)
+            .ok_or(FsError::GeneralFailure)?;
+            if let Some(reader) = &mut self.reader {
+                reader
+                    .seek(target)
+                    .await
+                    .map_err(|_| FsError::GeneralFailure)?;
+            }
+            self.pos = target;
+            Ok(target)
+        }
+        .boxed()
+    }
+
+    fn write_buf(&mut self, _buf: Box<dyn bytes::Buf + Send>) -> FsFuture<'_, ()> {
+        async { Err(FsError::Forbidden) }.boxed()
+    }
+
+    fn write_bytes(&mut self, _buf: Bytes) -> FsFuture<'_, ()> {
+        async { Err(FsError::Forbidden) }.boxed()
+    }
+
+    fn flush(&mut self) -> FsFuture<'_, ()> {
+        async { Ok(()) }.boxed()
     }
 }
 

@@ -1,0 +1,209 @@
+//! Magnet links: `xt=urn:btih:` (40 hex or 32 base32 characters), `dn`, `tr` and `x.pe`
+//! peer hints, which librqbit ignores (its issue #494) and we pass as initial peers.
+use std::fmt;
+use std::net::SocketAddr;
+
+/// A parsed magnet link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Magnet {
+    /// Lower-case hex info hash (40 characters).
+    pub info_hash: String,
+    pub name: Option<String>,
+    pub trackers: Vec<String>,
+    pub peers: Vec<SocketAddr>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct MagnetError(pub String);
+
+impl fmt::Display for MagnetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "bad magnet link: {}", self.0)
+    }
+}
+
+impl Magnet {
+    pub fn parse(text: &str) -> Result<Magnet, MagnetError> {
+        let err = |m: &str| Err(MagnetError(m.to_string()));
+        let text = text.trim();
+        let Some(query) = text.strip_prefix("magnet:?") else {
+            return err("it must start with `magnet:?`");
+        };
+        let mut info_hash = None;
+        let mut name = None;
+        let mut trackers = Vec::new();
+        let mut peers = Vec::new();
+        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            match key.as_ref() {
+                "xt" => {
+                    let Some(hash) = value.strip_prefix("urn:btih:") else {
+                        // v2-only (btmh) or other hashes: not something we can stream.
+                        continue;
+                    };
+                    let hex = parse_btih(hash)?;
+                    if info_hash.as_ref().is_some_and(|h| h != &hex) {
+                        return err("it has two different btih info hashes");
+                    }
+                    info_hash = Some(hex);
+                }
+                "dn" if !value.trim().is_empty() => name = Some(value.trim().to_string()),
+                "tr" => {
+                    let tr = value.trim();
+                    if !(tr.starts_with("http://")
+                        || tr.starts_with("https://")
+                        || tr.starts_with("udp://"))
+                    {
+                        return Err(MagnetError(format!(
+                            "tracker `{tr}` is not an http(s):// or udp:// URL"
+                        )));
+                    }
+                    if !trackers.iter().any(|t| t == tr) {
+                        trackers.push(tr.to_string());
+                    }
+                }
+                "x.pe" => {
+                    let addr = value.trim();
+                    // IP literals only: resolving a host name here would block.
+                    let resolved: SocketAddr = addr.parse().map_err(|_| {
+                        MagnetError(format!("peer hint x.pe=`{addr}` is not IP:port"))
+                    })?;
+                    if !peers.contains(&resolved) {
+                        peers.push(resolved);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(info_hash) = info_hash else {
+            return err("it has no `xt=urn:btih:` info hash");
+        };
+        Ok(Magnet {
+            info_hash,
+            name,
+            trackers,
+            peers,
+        })
+    }
+
+    /// The magnet in canonical form (hex hash; name, trackers, peer hints kept).
+    pub fn to_uri(&self) -> String {
+        let mut s = format!("magnet:?xt=urn:btih:{}", self.info_hash);
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(n) = &self.name {
+            q.append_pair("dn", n);
+        }
+        for t in &self.trackers {
+            q.append_pair("tr", t);
+        }
+        for p in &self.peers {
+            q.append_pair("x.pe", &p.to_string());
+        }
+        let rest = q.finish();
+        if !rest.is_empty() {
+            s.push('&');
+            s.push_str(&rest);
+        }
+        s
+    }
+}
+
+/// 40 hex characters, or 32 base32 (RFC 4648) characters, to lower-case hex.
+fn parse_btih(s: &str) -> Result<String, MagnetError> {
+    let s = s.trim();
+    if s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(s.to_ascii_lowercase());
+    }
+    if s.len() == 32 {
+        let mut bits: u64 = 0;
+        let mut nbits = 0;
+        let mut out = Vec::with_capacity(20);
+        for c in s.bytes() {
+            let v = match c.to_ascii_uppercase() {
+                c @ b'A'..=b'Z' => c - b'A',
+                c @ b'2'..=b'7' => c - b'2' + 26,
+                _ => return Err(MagnetError(format!("info hash `{s}` is not valid base32"))),
+            };
+            bits = (bits << 5) | u64::from(v);
+            nbits += 5;
+            if nbits >= 8 {
+                nbits -= 8;
+                out.push((bits >> nbits) as u8);
+            }
+        }
+        return Ok(out.iter().map(|b| format!("{b:02x}")).collect());
+    }
+    Err(MagnetError(format!(
+        "info hash `{s}` must be 40 hex or 32 base32 characters (it has {})",
+        s.len()
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEX: &str = "c9e15763f722f23e98a29decdfae341b98d53056";
+
+    #[test]
+    fn hex_and_base32_give_the_same_hash() {
+        let m = Magnet::parse(&format!("magnet:?xt=urn:btih:{}", HEX.to_uppercase())).unwrap();
+        assert_eq!(m.info_hash, HEX);
+        // Base32 of the same 20 bytes.
+        let b32 = "ZHQVOY7XELZD5GFCTXWN7LRUDOMNKMCW";
+        assert_eq!(
+            Magnet::parse(&format!("magnet:?xt=urn:btih:{b32}"))
+                .unwrap()
+                .info_hash,
+            HEX
+        );
+        assert_eq!(
+            Magnet::parse(&format!("magnet:?xt=urn:btih:{}", b32.to_lowercase()))
+                .unwrap()
+                .info_hash,
+            HEX
+        );
+    }
+
+    #[test]
+    fn names_trackers_and_peer_hints() {
+        let m = Magnet::parse(&format!(
+            "magnet:?xt=urn:btih:{HEX}&dn=Big+Buck%20Bunny&tr=http%3A%2F%2F127.0.0.1%3A6969%2Fannounce\
+             &tr=udp://t.example:80&x.pe=127.0.0.1%3A51413&x.pe=127.0.0.1:6881"
+        ))
+        .unwrap();
+        assert_eq!(m.name.as_deref(), Some("Big Buck Bunny"));
+        assert_eq!(
+            m.trackers,
+            ["http://127.0.0.1:6969/announce", "udp://t.example:80"]
+        );
+        assert_eq!(
+            m.peers,
+            [
+                "127.0.0.1:51413".parse().unwrap(),
+                "127.0.0.1:6881".parse().unwrap()
+            ]
+        );
+        // Round trip through the canonical form.
+        assert_eq!(Magnet::parse(&m.to_uri()).unwrap(), m);
+    }
+
+    #[test]
+    fn malformed_magnets_say_what_is_wrong() {
+        let e = |s: &str| Magnet::parse(s).unwrap_err().to_string();
+        assert!(e("http://example.com/x.torrent").contains("magnet:?"));
+        assert!(e("magnet:?dn=x").contains("no `xt=urn:btih:`"));
+        assert!(e("magnet:?xt=urn:btih:1234").contains("40 hex or 32 base32"));
+        assert!(
+            e("magnet:?xt=urn:btih:zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz").contains("40 hex")
+        );
+        assert!(e(&format!("magnet:?xt=urn:btih:{HEX}&x.pe=nohost")).contains("x.pe"));
+        assert!(e(&format!("magnet:?xt=urn:btih:{HEX}&tr=ftp://x")).contains("tracker"));
+        assert!(
+            e(&format!(
+                "magnet:?xt=urn:btih:{HEX}&xt=urn:btih:{}",
+                "0".repeat(40)
+            ))
+            .contains("two different")
+        );
+    }
+}

@@ -1,0 +1,617 @@
+//! The torrent engine: the only module that speaks librqbit (pinned to 9.1.0; its API
+//! changes every major version). See `shared/notes/librqbit.md` for the traps handled here:
+//!
+//! - every open `FileStream` holds a permit of librqbit's blocking semaphore; with the default
+//!   8 permits the 9th stream deadlocks the download. We raise it to `WORKER_PERMITS` and cap
+//!   our own open streams well below (`MAX_STREAMS`).
+//! - a streamed file that is not selected (`only_files`) stalls 5–30 s after seeks: a file is
+//!   selected before its first stream opens.
+//! - `x.pe` peer hints are ignored by librqbit's magnet parser: we pass them as initial peers.
+//! - reads never time out: every read is wrapped in `read_timeout`.
+//! - torrents persist in `<data_dir>/torrent-session` with fastresume (no re-hash on restart).
+//!   librqbit's persistence does not keep initial peers, so after a restart peers come from
+//!   trackers, DHT and local discovery; `x.pe` hints only help on the first add.
+pub mod magnet;
+
+use std::collections::{HashMap, HashSet};
+use std::io::SeekFrom;
+use std::net::{Ipv6Addr, SocketAddr};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bytes::{Bytes, BytesMut};
+use librqbit::api::TorrentIdOrHash;
+use librqbit::dht::DhtPersistenceConfig;
+use librqbit::{
+    AddTorrent, AddTorrentOptions, AddTorrentResponse, DhtSessionConfig, ListenerMode,
+    ListenerOptions, ManagedTorrent, PeerConnectionOptions, Session, SessionOptions,
+    SessionPersistenceConfig, TorrentStatsState,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tracing::{debug, info, warn};
+
+use crate::config::TorrentConfig;
+use crate::error::{Error, Result};
+
+pub use magnet::Magnet;
+
+/// librqbit's blocking-section permits; each open stream holds one for its whole life.
+const WORKER_PERMITS: usize = 128;
+/// Streams we keep open at once, well below `WORKER_PERMITS` so downloading never starves.
+const MAX_STREAMS: usize = 64;
+
+/// One file of a torrent, as listed to users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TorrentFile {
+    pub index: usize,
+    /// Path inside the torrent, `/`-separated, the torrent's name folder excluded.
+    pub path: String,
+    pub size: u64,
+}
+
+/// What a torrent holds, read from its metadata.
+#[derive(Debug, Clone)]
+pub struct Inspected {
+    pub info_hash: String,
+    pub name: String,
+    pub files: Vec<TorrentFile>,
+    /// The .torrent, so adding afterwards needs no second metadata fetch.
+    torrent_bytes: Bytes,
+}
+
+/// A torrent's state for `torrent ls|get`.
+#[derive(Debug, Clone)]
+pub struct TorrentStatus {
+    pub info_hash: String,
+    pub name: String,
+    /// "initializing", "live", "paused" or "error".
+    pub state: String,
+    pub error: Option<String>,
+    pub progress_bytes: u64,
+    pub total_bytes: u64,
+    pub peers: u32,
+    pub download_bps: u64,
+    pub upload_bps: u64,
+    pub open_streams: usize,
+}
+
+/// librqbit's `FileStream` is not exported; we hold it by its traits. `Sync` because
+/// dav-server's `DavFile` requires it; the stream is only ever used through `&mut`.
+pub type Stream = Box<dyn StreamRead>;
+pub trait StreamRead: AsyncRead + AsyncSeek + Send + Sync + Unpin {}
+impl<T: AsyncRead + AsyncSeek + Send + Sync + Unpin> StreamRead for T {}
+
+#[derive(Default)]
+struct Activity {
+    last_read: Option<Instant>,
+    open_streams: usize,
+}
+
+pub struct Engine {
+    session: Arc<Session>,
+    metadata_timeout: Duration,
+    read_timeout: Duration,
+    idle_timeout: Duration,
+    start_paused: bool,
+    streams: Arc<Semaphore>,
+    activity: ActivityMap,
+    started: Instant,
+}
+
+impl Engine {
+    /// Starts the session: torrents from the last run come back (paused ones stay paused).
+    pub async fn start(config: &TorrentConfig, data_dir: &Path) -> anyhow::Result<Arc<Engine>> {
+        let output = data_dir.join("torrents");
+        let state = data_dir.join("torrent-session");
+        std::fs::create_dir_all(&output)
+            .with_context(|| format!("cannot create {}", output.display()))?;
+        std::fs::create_dir_all(&state)
+            .with_context(|| format!("cannot create {}", state.display()))?;
+        let options = SessionOptions {
+            dht: config.dht.then(|| DhtSessionConfig {
+                persistence: Some(DhtPersistenceConfig {
+                    config_filename: Some(data_dir.join("dht.json")),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            persistence: Some(SessionPersistenceConfig::Json {
+                folder: Some(state),
+            }),
+            fastresume: true,
+            listen: Some(ListenerOptions {
+                mode: ListenerMode::TcpAndUtp,
+                listen_addr: SocketAddr::from((Ipv6Addr::UNSPECIFIED, config.listen_port)),
+                enable_upnp_port_forwarding: false,
+                ..Default::default()
+            }),
+            connect: Some(librqbit::ConnectionOptions {
+                peer_opts: Some(PeerConnectionOptions {
+                    connect_timeout: Some(Duration::from_secs(5)),
+                    read_write_timeout: Some(Duration::from_secs(15)),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            disable_trackers: !config.trackers,
+            disable_local_service_discovery: !config.local_discovery,
+            runtime_worker_threads: Some(WORKER_PERMITS),
+            client_name_and_version: Some(format!("momoshtrem {}", env!("CARGO_PKG_VERSION"))),
+            ..Default::default()
+        };
+        let session = Session::new_with_opts(output, options).await.map_err(|e| {
+            anyhow::anyhow!(
+                "torrent engine (torrent.listen_port = {}): {e:#}",
+                config.listen_port
+            )
+        })?;
+        let engine = Arc::new(Engine {
+            session,
+            metadata_timeout: Duration::from_secs(config.metadata_timeout_s.max(1)),
+            read_timeout: Duration::from_secs(config.read_timeout_s.max(1)),
+            idle_timeout: Duration::from_secs(config.idle_timeout_s.max(1)),
+            start_paused: config.start_paused,
+            streams: Arc::new(Semaphore::new(MAX_STREAMS)),
+            activity: Arc::new(Mutex::new(HashMap::new())),
+            started: Instant::now(),
+        });
+        info!(
+            listen = ?engine.session.listen_addr(),
+            torrents = engine.session.with_torrents(|t| t.count()),
+            "torrent engine started"
+        );
+        Ok(engine)
+    }
+
+    pub async fn stop(&self) {
+        self.session.stop().await;
+    }
+
+    /// The files of the torrent behind `magnet`, fetching its metadata if it is not managed
+    /// yet (nothing is added). `DeadlineExceeded` when no peer sends it in time.
+    pub async fn inspect(&self, magnet: &Magnet) -> Result<Inspected> {
+        if let Some(handle) = self.handle(&magnet.info_hash) {
+            return inspected(&handle);
+        }
+        let options = AddTorrentOptions {
+            list_only: true,
+            initial_peers: (!magnet.peers.is_empty()).then(|| magnet.peers.clone()),
+            ..Default::default()
+        };
+        let response = self
+            .add_with_timeout(AddTorrent::from_url(magnet.to_uri()), options)
+            .await?;
+        match response {
+            AddTorrentResponse::ListOnly(list) => {
+                let files = list_files(list.info.iter_file_details().map(|d| {
+                    let attrs = d.attrs();
+                    (d.filename.to_vec().join("/"), d.len, attrs.padding)
+                }));
+                Ok(Inspected {
+                    info_hash: list.info_hash.as_string(),
+                    name: list
+                        .info
+                        .name()
+                        .map(|n| n.into_owned())
+                        .unwrap_or_else(|| magnet.info_hash.clone()),
+                    files,
+                    torrent_bytes: list.torrent_bytes,
+                })
+            }
+            AddTorrentResponse::AlreadyManaged(_, handle)
+            | AddTorrentResponse::Added(_, handle) => inspected(&handle),
+        }
+    }
+
+    /// Adds the torrent (from the inspected metadata) unless it is managed already. With
+    /// `start_paused` it waits paused for its first read; otherwise `files` start
+    /// downloading at once.
+    pub async fn add(&self, magnet: &Magnet, inspected: &Inspected, files: &[usize]) -> Result<()> {
+        if self.handle(&magnet.info_hash).is_some() {
+            return Ok(());
+        }
+        let options = AddTorrentOptions {
+            paused: self.start_paused,
+            only_files: Some(if self.start_paused {
+                vec![]
+            } else {
+                files.to_vec()
+            }),
+            initial_peers: (!magnet.peers.is_empty()).then(|| magnet.peers.clone()),
+            trackers: (!magnet.trackers.is_empty()).then(|| magnet.trackers.clone()),
+            overwrite: true,
+            ..Default::default()
+        };
+        self.add_with_timeout(
+            AddTorrent::from_bytes(inspected.torrent_bytes.clone()),
+            options,
+        )
+        .await?;
+        info!(hash = %magnet.info_hash, name = %inspected.name, paused = self.start_paused, "torrent added");
+        Ok(())
+    }
+
+    async fn add_with_timeout(
+        &self,
+        add: AddTorrent<'_>,
+        options: AddTorrentOptions,
+    ) -> Result<AddTorrentResponse> {
+        match tokio::time::timeout(
+            self.metadata_timeout,
+            self.session.add_torrent(add, Some(options)),
+        )
+        .await
+        {
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(e)) => Err(engine_error(e)),
+            Err(_) => Err(Error::DeadlineExceeded(format!(
+                "no peer sent the torrent's metadata within {} s (torrent.metadata_timeout_s); \
+                 check the magnet's trackers or x.pe peers",
+                self.metadata_timeout.as_secs()
+            ))),
+        }
+    }
+
+    fn handle(&self, info_hash: &str) -> Option<Arc<ManagedTorrent>> {
+        let id = TorrentIdOrHash::try_from(info_hash).ok()?;
+        self.session.get(id)
+    }
+
+    /// Opens a stream on file `index` at `offset`, adding the torrent from `magnet` if the
+    /// engine lost it, resuming it if idle, and selecting the file so its pieces are fetched.
+    pub async fn open(
+        &self,
+        info_hash: &str,
+        magnet: &str,
+        index: usize,
+        offset: u64,
+    ) -> Result<Reader> {
+        let handle = match self.handle(info_hash) {
+            Some(h) => h,
+            None => {
+                let magnet = Magnet::parse(magnet).map_err(|e| Error::Internal(e.to_string()))?;
+                let options = AddTorrentOptions {
+                    only_files: Some(vec![index]),
+                    initial_peers: (!magnet.peers.is_empty()).then(|| magnet.peers.clone()),
+                    overwrite: true,
+                    ..Default::default()
+                };
+                self.add_with_timeout(AddTorrent::from_url(magnet.to_uri()), options)
+                    .await?
+                    .into_handle()
+                    .ok_or_else(|| Error::Internal("torrent was not added".into()))?
+            }
+        };
+        let deadline = self.read_timeout;
+        let within = |what: &'static str| {
+            move |_| {
+                Error::DeadlineExceeded(format!(
+                    "torrent {what} took longer than {} s",
+                    deadline.as_secs()
+                ))
+            }
+        };
+        if handle.is_paused() {
+            info!(hash = %info_hash, "resuming torrent for a read");
+            self.session.unpause(&handle).await.map_err(engine_error)?;
+        }
+        tokio::time::timeout(deadline, handle.wait_until_initialized())
+            .await
+            .map_err(within("start"))?
+            .map_err(engine_error)?;
+        let mut selected: HashSet<usize> = handle
+            .only_files()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        if handle.only_files().is_some() && selected.insert(index) {
+            // An unselected file idles the peers between requests (5–30 s stalls).
+            self.session
+                .update_only_files(&handle, &selected)
+                .await
+                .map_err(engine_error)?;
+        }
+        let permit = tokio::time::timeout(deadline, self.streams.clone().acquire_owned())
+            .await
+            .map_err(within("stream slot"))?
+            .map_err(|_| Error::Unavailable("torrent engine is stopping".into()))?;
+        let mut stream: Stream =
+            Box::new(handle.clone().stream(index).await.map_err(engine_error)?);
+        stream
+            .seek(SeekFrom::Start(offset))
+            .await
+            .map_err(|e| Error::Internal(format!("seek in torrent stream: {e}")))?;
+        self.touch(info_hash, 1);
+        Ok(Reader {
+            stream,
+            _permit: permit,
+            _activity: ActivityGuard {
+                hash: info_hash.to_string(),
+                activity: self.activity.clone(),
+            },
+            read_timeout: deadline,
+        })
+    }
+
+    /// Records a read (and `delta` open streams) for idle detection.
+    fn touch(&self, hash: &str, delta: isize) {
+        let mut activity = self.activity.lock().expect("activity lock");
+        let a = activity.entry(hash.to_string()).or_default();
+        a.last_read = Some(Instant::now());
+        a.open_streams = a.open_streams.saturating_add_signed(delta);
+    }
+
+    /// Pauses torrents nobody has read for `idle_timeout`, until shutdown.
+    pub async fn idle_loop(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let every =
+            (self.idle_timeout / 4).clamp(Duration::from_millis(250), Duration::from_secs(15));
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = shutdown.wait_for(|s| *s) => return,
+            }
+            let live: Vec<Arc<ManagedTorrent>> = self.session.with_torrents(|all| {
+                all.map(|(_, t)| t.clone())
+                    .filter(|t| !t.is_paused())
+                    .collect()
+            });
+            for t in live {
+                let hash = t.info_hash().as_string();
+                let idle = {
+                    let activity = self.activity.lock().expect("activity lock");
+                    match activity.get(&hash) {
+                        Some(a) if a.open_streams > 0 => false,
+                        Some(a) => {
+                            a.last_read.unwrap_or(self.started).elapsed() >= self.idle_timeout
+                        }
+                        None => self.started.elapsed() >= self.idle_timeout,
+                    }
+                };
+                if idle && matches!(t.stats().state, TorrentStatsState::Live) {
+                    info!(%hash, "pausing idle torrent");
+                    if let Err(e) = self.session.pause(&t).await {
+                        warn!(%hash, "cannot pause idle torrent: {e:#}");
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn list(&self) -> Vec<TorrentStatus> {
+        let all: Vec<Arc<ManagedTorrent>> = self
+            .session
+            .with_torrents(|all| all.map(|(_, t)| t.clone()).collect());
+        let mut out: Vec<TorrentStatus> = all.iter().map(|t| self.status_of(t)).collect();
+        out.sort_by_key(|t| t.name.to_lowercase());
+        out
+    }
+
+    pub fn status(&self, info_hash: &str) -> Option<TorrentStatus> {
+        self.handle(info_hash).map(|t| self.status_of(&t))
+    }
+
+    fn status_of(&self, t: &ManagedTorrent) -> TorrentStatus {
+        let stats = t.stats();
+        let hash = t.info_hash().as_string();
+        let state = match stats.state {
+            TorrentStatsState::Initializing { .. } => "initializing",
+            TorrentStatsState::Live => "live",
+            TorrentStatsState::Paused => "paused",
+            TorrentStatsState::Error => "error",
+        };
+        let (peers, down, up) = stats
+            .live
+            .as_ref()
+            .map(|l| {
+                (
+                    l.snapshot.peer_stats.live,
+                    l.download_speed.as_bytes(),
+                    l.upload_speed.as_bytes(),
+                )
+            })
+            .unwrap_or_default();
+        // progress counts selected files only; with nothing selected it is 0 of 0.
+        let total: u64 = t
+            .with_metadata(|m| m.file_infos.iter().map(|f| f.len).sum())
+            .unwrap_or(stats.total_bytes);
+        let have: u64 = stats.file_progress.iter().sum();
+        let open_streams = self
+            .activity
+            .lock()
+            .expect("activity lock")
+            .get(&hash)
+            .map(|a| a.open_streams)
+            .unwrap_or(0);
+        TorrentStatus {
+            name: t.name().unwrap_or_else(|| hash.clone()),
+            info_hash: hash,
+            state: state.into(),
+            error: stats.error,
+            progress_bytes: have,
+            total_bytes: total,
+            peers,
+            download_bps: down,
+            upload_bps: up,
+            open_streams,
+        }
+    }
+
+    pub async fn pause(&self, info_hash: &str) -> Result<()> {
+        let t = self
+            .handle(info_hash)
+            .ok_or_else(|| not_managed(info_hash))?;
+        if !t.is_paused() {
+            self.session.pause(&t).await.map_err(engine_error)?;
+        }
+        Ok(())
+    }
+
+    pub async fn resume(&self, info_hash: &str) -> Result<()> {
+        let t = self
+            .handle(info_hash)
+            .ok_or_else(|| not_managed(info_hash))?;
+        if t.is_paused() {
+            self.session.unpause(&t).await.map_err(engine_error)?;
+        }
+        // A manual resume counts as activity, or the idle loop would pause it again at once.
+        self.touch(info_hash, 0);
+        Ok(())
+    }
+
+    /// Removes the torrent and the data it downloaded. Missing is not an error.
+    pub async fn remove(&self, info_hash: &str) -> Result<bool> {
+        let Some(t) = self.handle(info_hash) else {
+            return Ok(false);
+        };
+        self.session
+            .delete(TorrentIdOrHash::Id(t.id()), true)
+            .await
+            .map_err(engine_error)?;
+        self.activity
+            .lock()
+            .expect("activity lock")
+            .remove(info_hash);
+        Ok(true)
+    }
+
+    /// Torrents the engine holds.
+    pub fn count(&self) -> usize {
+        self.session.with_torrents(|t| t.count())
+    }
+}
+
+type ActivityMap = Arc<Mutex<HashMap<String, Activity>>>;
+
+/// Marks the stream closed for idle detection when the reader goes away (a player that
+/// disconnects drops the response body, and with it this guard).
+struct ActivityGuard {
+    hash: String,
+    activity: ActivityMap,
+}
+
+/// A positioned stream on one file: every read has a deadline, and a short read before the
+/// end is an error (never zeros).
+pub struct Reader {
+    stream: Stream,
+    _permit: OwnedSemaphorePermit,
+    _activity: ActivityGuard,
+    read_timeout: Duration,
+}
+
+impl Reader {
+    /// Reads up to `max` bytes: at least one unless at the end of the file.
+    pub async fn read(&mut self, max: usize) -> std::io::Result<Bytes> {
+        let mut buf = BytesMut::zeroed(max);
+        let n = tokio::time::timeout(self.read_timeout, self.stream.read(&mut buf))
+            .await
+            .map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "no data from the swarm within {} s (torrent.read_timeout_s)",
+                        self.read_timeout.as_secs()
+                    ),
+                )
+            })??;
+        buf.truncate(n);
+        Ok(buf.freeze())
+    }
+
+    pub async fn seek(&mut self, pos: u64) -> std::io::Result<()> {
+        self.stream.seek(SeekFrom::Start(pos)).await.map(|_| ())
+    }
+}
+
+impl Drop for ActivityGuard {
+    fn drop(&mut self) {
+        let mut activity = self.activity.lock().expect("activity lock");
+        let a = activity.entry(self.hash.clone()).or_default();
+        a.last_read = Some(Instant::now());
+        a.open_streams = a.open_streams.saturating_sub(1);
+    }
+}
+
+fn inspected(handle: &ManagedTorrent) -> Result<Inspected> {
+    handle
+        .with_metadata(|m| Inspected {
+            info_hash: handle.info_hash().as_string(),
+            name: handle
+                .name()
+                .unwrap_or_else(|| handle.info_hash().as_string()),
+            files: list_files(m.file_infos.iter().map(|f| {
+                (
+                    f.relative_filename.to_string_lossy().replace('\\', "/"),
+                    f.len,
+                    f.attrs.padding,
+                )
+            })),
+            torrent_bytes: m.torrent_bytes.clone(),
+        })
+        .map_err(engine_error)
+}
+
+/// Files in torrent order, BEP-47 padding files left out (the index stays librqbit's).
+fn list_files(files: impl Iterator<Item = (String, u64, bool)>) -> Vec<TorrentFile> {
+    files
+        .enumerate()
+        .filter(|(_, (_, _, padding))| !padding)
+        .map(|(index, (path, size, _))| TorrentFile { index, path, size })
+        .collect()
+}
+
+fn not_managed(hash: &str) -> Error {
+    Error::NotFound(format!(
+        "torrent {hash} is not in the engine (see `momoctl torrent ls`)"
+    ))
+}
+
+/// librqbit errors are anyhow chains; the messages that mean "no way to get metadata" are
+/// the user's to fix.
+fn engine_error(e: anyhow::Error) -> Error {
+    let text = format!("{e:#}");
+    debug!("torrent engine error: {text}");
+    if text.contains("no known way to resolve peers")
+        || text.contains("input address stream exhausted")
+    {
+        Error::DeadlineExceeded(format!(
+            "cannot get the torrent's metadata: no reachable peer ({text}); check the magnet's trackers or x.pe peers"
+        ))
+    } else {
+        Error::Unavailable(format!("torrent engine: {text}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_files_are_hidden_but_indices_kept() {
+        let files = list_files(
+            vec![
+                ("a.mkv".to_string(), 10, false),
+                (".pad/1".into(), 5, true),
+                ("b.srt".into(), 3, false),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(
+            files,
+            vec![
+                TorrentFile {
+                    index: 0,
+                    path: "a.mkv".into(),
+                    size: 10
+                },
+                TorrentFile {
+                    index: 2,
+                    path: "b.srt".into(),
+                    size: 3
+                }
+            ]
+        );
+    }
+}
