@@ -165,3 +165,127 @@ pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
         })
         .collect()
 }
+
+/// Makes a .torrent for `path` announcing to `trackers`: (hex info hash, .torrent bytes).
+pub fn make_torrent(path: &Path, trackers: &[String]) -> (String, Vec<u8>) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let spawner = librqbit::spawn_utils::BlockingSpawner::new(2);
+        let created = create_torrent(
+            path,
+            CreateTorrentOptions {
+                name: None,
+                trackers: trackers.to_vec(),
+                piece_length: Some(256 * 1024),
+            },
+            &spawner,
+        )
+        .await
+        .expect("create torrent");
+        (
+            created.info_hash().as_string(),
+            created.as_bytes().expect("torrent bytes").to_vec(),
+        )
+    })
+}
+
+/// A free TCP port on 127.0.0.1 (also free for UDP in practice).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A process killed (and reaped) on drop.
+pub struct Process(std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Debian's opentracker on loopback. Its build only serves whitelisted info hashes.
+pub struct Tracker {
+    pub announce: String,
+    _process: Process,
+    _dir: tempfile::TempDir,
+}
+
+impl Tracker {
+    /// Serves `info_hashes` on 127.0.0.1:`port` (TCP for HTTP announces, UDP too).
+    pub fn start_on(port: u16, info_hashes: &[&str]) -> Tracker {
+        let dir = tempfile::tempdir().unwrap();
+        let whitelist = dir.path().join("whitelist.txt");
+        std::fs::write(&whitelist, info_hashes.join("\n") + "\n").unwrap();
+        let port = port.to_string();
+        // opentracker chroots into -d (as root) before it reads the whitelist: run it in
+        // its folder with paths relative to that.
+        let child = std::process::Command::new("opentracker")
+            .args([
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-P",
+                &port,
+                "-d",
+                ".",
+                "-w",
+                "whitelist.txt",
+            ])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("opentracker (scripts/install-deps installs it)");
+        let process = Process(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "opentracker did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Tracker {
+            announce: format!("http://127.0.0.1:{port}/announce"),
+            _process: process,
+            _dir: dir,
+        }
+    }
+}
+
+/// aria2c seeding `torrent` from `data_parent` (the folder holding the torrent's content).
+pub fn aria2_seed(torrent: &Path, data_parent: &Path) -> Process {
+    let port = free_port().to_string();
+    let child = std::process::Command::new("aria2c")
+        .args([
+            "--enable-dht=false",
+            "--enable-dht6=false",
+            "--bt-enable-lpd=false",
+            "--enable-peer-exchange=false",
+            "--seed-ratio=0.0",
+            "--bt-seed-unverified=true",
+            "--check-integrity=false",
+            "--bt-tracker-interval=1",
+            "--disable-ipv6=true",
+            "--summary-interval=0",
+            "--console-log-level=warn",
+            &format!("--listen-port={port}"),
+            "-d",
+        ])
+        .arg(data_parent)
+        .arg(torrent)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("aria2c (scripts/install-deps installs it)");
+    Process(child)
+}

@@ -654,3 +654,45 @@ fn torrent_commands_list_pause_resume_and_remove() {
     assert_eq!(d.ctl_json(&["movie", "get", &id])["assigned"], false);
     assert_eq!(d.ctl_json(&["status"])["torrents"], 0);
 }
+
+#[test]
+fn an_independent_client_seeds_through_a_tracker() {
+    // aria2c seeds, announcing to a local opentracker; the magnet carries only `tr=`.
+    let tmp = TempDir::new().unwrap();
+    let file = tmp.path().join("Interop.Movie.2023.mkv");
+    let data = pattern(5 * 1024 * 1024 + 4321, 99);
+    write(&file, &data);
+    let port = momo_tests::swarm::free_port();
+    let announce = format!("http://127.0.0.1:{port}/announce");
+    let (hash, torrent) = momo_tests::swarm::make_torrent(&file, std::slice::from_ref(&announce));
+    let torrent_path = tmp.path().join("interop.torrent");
+    std::fs::write(&torrent_path, &torrent).unwrap();
+    let tracker = momo_tests::swarm::Tracker::start_on(port, &[&hash]);
+    assert_eq!(tracker.announce, announce);
+    let _aria2 = momo_tests::swarm::aria2_seed(&torrent_path, tmp.path());
+
+    let d = Daemon::start(DaemonConfig::new().env("MOMO_TORRENT_METADATA_TIMEOUT_S", "40"));
+    let id = add_movie(&d, "Interop");
+    let magnet = format!(
+        "magnet:?xt=urn:btih:{hash}&tr={}",
+        announce.replace(':', "%3A").replace('/', "%2F")
+    );
+    let a = d.ctl_json(&["assign", "movie", &id, &magnet]);
+    assert_eq!(a["file_size"].as_u64(), Some(data.len() as u64));
+    let path = a["share_path"].as_str().unwrap();
+    let addr = d.webdav_addr();
+    for (start, len) in [
+        (0usize, 4096usize),
+        (2_500_000, 100_000),
+        (data.len() - 999, 999),
+    ] {
+        let (code, body, out) = curl_get(
+            &addr,
+            path,
+            Some(&format!("{start}-{}", start + len - 1)),
+            60,
+        );
+        assert_eq!(code, 206, "{}", stderr(&out));
+        assert!(body == data[start..start + len], "range at {start} differs");
+    }
+}

@@ -5,6 +5,11 @@
 //! target/release/momo-bench library            # PROPFIND latency and RSS, large library
 //! ```
 //!
+//! `stream`: a loopback swarm (librqbit seeders in this process) and the real momod:
+//! cold open to first byte, warm first byte, seeks into data not downloaded yet (the seeder
+//! is rate-limited so it cannot be), sequential MB/s through WebDAV next to a raw librqbit
+//! stream of the same file from the same swarm, and 16 concurrent streams.
+//!
 //! `library`: fills a library (default 10,000 movies and 500 shows × 60 episodes, every item
 //! with a local source) by writing rows into the daemon's SQLite file between two runs (the
 //! fill is not what is measured), then times PROPFIND Depth 1 on `/Movies/`, one show and one
@@ -14,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use momo_tests::swarm::{Seeder, pattern};
 use momo_tests::{Daemon, DaemonConfig, url_path};
 
 struct Args {
@@ -59,9 +65,11 @@ fn main() {
     };
     match command.as_str() {
         "library" => library(&args),
+        "stream" => stream(&args),
         _ => {
             eprintln!(
                 "usage: momo-bench library [--movies N] [--shows N] [--episodes-per-show N] [--requests N]\n\
+                        momo-bench stream [--requests N]\n\
                  Build first: cargo build --release --workspace (the bench runs target/release/momod)"
             );
             std::process::exit(if command == "--help" { 0 } else { 2 });
@@ -258,4 +266,217 @@ fn assign(conn: &mut SqliteConnection, column: &str, id: i64, path: &str, size: 
     .bind::<BigInt, _>(at)
     .execute(conn)
     .unwrap();
+}
+
+// ---------------------------------------------------------------------- stream
+
+const MIB: usize = 1024 * 1024;
+
+fn percentile(times: &mut [Duration], q: f64) -> Duration {
+    times.sort();
+    times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1]
+}
+
+fn stream(args: &Args) {
+    let tmp = tempfile::tempdir().unwrap();
+    // One file per measurement, so each starts cold.
+    let probe_file = tmp.path().join("Probe.Movie.mkv");
+    std::fs::write(&probe_file, pattern(64 * MIB, 4)).unwrap();
+    let seq_file = tmp.path().join("Sequential.Movie.mkv");
+    let seek_file = tmp.path().join("Seek.Movie.mkv");
+    let par_file = tmp.path().join("Parallel.Movie.mkv");
+    std::fs::write(&seq_file, pattern(256 * MIB, 1)).unwrap();
+    std::fs::write(&seek_file, pattern(512 * MIB, 2)).unwrap();
+    std::fs::write(&par_file, pattern(256 * MIB, 3)).unwrap();
+    let fast = Seeder::start(None);
+    // 16 MiB/s: seeks land where nothing has arrived yet.
+    let slow = Seeder::start(Some(16 * MIB as u32));
+    let probe = fast.seed(&probe_file);
+    let seq = fast.seed(&seq_file);
+    let par = fast.seed(&par_file);
+    let seek = slow.seed(&seek_file);
+
+    let d = Daemon::start(
+        DaemonConfig::new()
+            .env("MOMO_TORRENT_READ_TIMEOUT_S", "60")
+            .env("RUST_LOG", "warn"),
+    );
+    let base = format!("http://{}", d.webdav_addr());
+    let mut paths = Vec::new();
+    let files = [
+        ("Sequential", &seq.magnet),
+        ("Seek", &seek.magnet),
+        ("Parallel", &par.magnet),
+        ("Probe", &probe.magnet),
+    ];
+    for (title, magnet) in files {
+        let id =
+            d.ctl_json(&["movie", "add", "--title", title, "--year", "2020"])["id"].to_string();
+        let a = d.ctl_json(&["assign", "movie", &id, magnet]);
+        paths.push(format!(
+            "{base}{}",
+            url_path(a["share_path"].as_str().unwrap())
+        ));
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::new();
+
+    // Time to the first body byte of a ranged GET, and the whole range read.
+    let ranged = |url: String, start: usize, len: usize| {
+        let client = client.clone();
+        async move {
+            let t = Instant::now();
+            let mut resp = client
+                .get(&url)
+                .header("Range", format!("bytes={start}-{}", start + len - 1))
+                .send()
+                .await
+                .expect("GET");
+            assert_eq!(resp.status().as_u16(), 206, "{url}");
+            let mut first = None;
+            let mut got = 0;
+            while let Some(chunk) = resp.chunk().await.expect("body") {
+                if first.is_none() {
+                    first = Some(t.elapsed());
+                }
+                got += chunk.len();
+            }
+            assert_eq!(got, len, "{url} at {start}");
+            (first.unwrap(), t.elapsed())
+        }
+    };
+
+    println!("loopback swarm, librqbit seeders in-process; momod release build, start_paused\n");
+    let (cold, _) = rt.block_on(ranged(paths[3].clone(), 0, 64 * 1024));
+    let mut warm: Vec<Duration> = (0..args.requests.min(50))
+        .map(|_| rt.block_on(ranged(paths[3].clone(), 0, 64 * 1024)).0)
+        .collect();
+    // Seeks: spread over the slow file, each a 256 KiB read at a fresh place.
+    let n = 20;
+    let mut seeks: Vec<Duration> = (0..n)
+        .map(|i| {
+            let start = (i * 997 + 13) % n * (512 * MIB / n) + 4096 * i;
+            rt.block_on(ranged(paths[1].clone(), start, 256 * 1024)).0
+        })
+        .collect();
+    // Sequential: the whole (cold) file through WebDAV.
+    let (_, seq_took) = rt.block_on(ranged(paths[0].clone(), 0, 256 * MIB));
+    let webdav_mbps = 256.0 / seq_took.as_secs_f64();
+    // The same file from the same swarm through a raw librqbit stream.
+    let raw_mbps = rt.block_on(raw_stream(&seq.magnet, fast.addr, tmp.path()));
+    // 16 concurrent streams of 8 MiB each on a cold file.
+    let t = Instant::now();
+    let jobs: Vec<_> = (0..16)
+        .map(|k| rt.spawn(ranged(paths[2].clone(), k * 16 * MIB + 777, 8 * MIB)))
+        .collect();
+    let mut firsts = Vec::new();
+    for j in jobs {
+        firsts.push(rt.block_on(j).unwrap().0);
+    }
+    let par_took = t.elapsed();
+
+    println!("{:<52} {:>10}", "measure", "value");
+    println!("{:<52} {:>10}", "cold open -> first byte (ms)", ms(cold));
+    println!(
+        "{:<52} {:>10}",
+        "warm first byte p50 (ms)",
+        ms(percentile(&mut warm, 0.5))
+    );
+    println!(
+        "{:<52} {:>10}",
+        "warm first byte p95 (ms)",
+        ms(percentile(&mut warm, 0.95))
+    );
+    println!(
+        "{:<52} {:>10}",
+        "seek into undownloaded data, first byte p50 (ms)",
+        ms(percentile(&mut seeks, 0.5))
+    );
+    println!(
+        "{:<52} {:>10}",
+        "seek into undownloaded data, first byte p95 (ms)",
+        ms(percentile(&mut seeks, 0.95))
+    );
+    println!(
+        "{:<52} {:>10.1}",
+        "sequential 256 MiB via WebDAV (MiB/s)", webdav_mbps
+    );
+    println!(
+        "{:<52} {:>10.1}",
+        "sequential 256 MiB raw librqbit stream (MiB/s)", raw_mbps
+    );
+    println!(
+        "{:<52} {:>10}",
+        "16 concurrent 8 MiB streams: all done (ms)",
+        ms(par_took)
+    );
+    println!(
+        "{:<52} {:>10.1}",
+        "16 concurrent streams: aggregate (MiB/s)",
+        128.0 / par_took.as_secs_f64()
+    );
+    println!(
+        "{:<52} {:>10}",
+        "16 concurrent streams: worst first byte (ms)",
+        ms(*firsts.iter().max().unwrap())
+    );
+    let (rss, peak) = rss(d.pid());
+    println!(
+        "{:<52} {:>10.1}",
+        "momod RSS after the runs (MB)",
+        rss as f64 / 1e6
+    );
+    println!("{:<52} {:>10.1}", "momod peak RSS (MB)", peak as f64 / 1e6);
+}
+
+/// MiB/s of reading the whole file of `magnet` through librqbit's own stream, from a fresh
+/// session in this process (same swarm, same selection trick as momod).
+async fn raw_stream(magnet: &str, peer: std::net::SocketAddr, dir: &Path) -> f64 {
+    use librqbit::{AddTorrent, AddTorrentOptions, Session, SessionOptions};
+    use tokio::io::AsyncReadExt;
+    let session = Session::new_with_opts(
+        dir.join("raw-client"),
+        SessionOptions {
+            dht: None,
+            persistence: None,
+            disable_trackers: true,
+            disable_local_service_discovery: true,
+            runtime_worker_threads: Some(64),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let handle = session
+        .add_torrent(
+            AddTorrent::from_url(magnet),
+            Some(AddTorrentOptions {
+                initial_peers: Some(vec![peer]),
+                only_files: Some(vec![0]),
+                ..Default::default()
+            }),
+        )
+        .await
+        .unwrap()
+        .into_handle()
+        .unwrap();
+    handle.wait_until_initialized().await.unwrap();
+    let t = Instant::now();
+    let mut stream = handle.clone().stream(0).await.unwrap();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0;
+    loop {
+        let n = stream.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    let took = t.elapsed();
+    session.stop().await;
+    total as f64 / MIB as f64 / took.as_secs_f64()
 }
