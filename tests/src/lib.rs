@@ -393,3 +393,47 @@ pub fn curl_get(
         .unwrap_or(0);
     (code, std::fs::read(body.path()).unwrap_or_default(), out)
 }
+
+/// Polls `ok` until it holds, failing with `what` after `limit`.
+pub fn eventually(limit: Duration, what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !ok() {
+        assert!(Instant::now() < deadline, "{what} (waited {limit:?})");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A real video (H.264 + AAC in Matroska, keyframe every 2 s) of `seconds`, made by ffmpeg.
+pub fn make_test_video(path: &Path, seconds: u32) {
+    let video = format!("testsrc=duration={seconds}:size=320x240:rate=25");
+    let audio = format!("sine=frequency=440:duration={seconds}");
+    let out = run(
+        "ffmpeg",
+        &[
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            &video,
+            "-f",
+            "lavfi",
+            "-i",
+            &audio,
+            "-c:v",
+            "libx264",
+            "-g",
+            "50",
+            "-c:a",
+            "aac",
+            "-shortest",
+            path.to_str().expect("UTF-8 path"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "ffmpeg could not make the test video: {}",
+        stderr(&out)
+    );
+}

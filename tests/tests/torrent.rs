@@ -19,31 +19,7 @@ fn movie_release(dir: &Path) -> PathBuf {
     let release = dir.join("Test.Pattern.2024.1080p.WEB");
     let video = release.join("Test.Pattern.2024.1080p.WEB.mkv");
     std::fs::create_dir_all(&release).unwrap();
-    let out = run(
-        "ffmpeg",
-        &[
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=duration=20:size=320x240:rate=25",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=20",
-            "-c:v",
-            "libx264",
-            "-g",
-            "50",
-            "-c:a",
-            "aac",
-            "-shortest",
-            video.to_str().unwrap(),
-        ],
-    );
-    assert!(out.status.success(), "ffmpeg: {}", stderr(&out));
+    momo_tests::make_test_video(&video, 20);
     write(
         &release.join("Sample/test.pattern.sample.mkv"),
         &pattern(300_000, 9),
@@ -546,18 +522,14 @@ fn a_vanished_seeder_fails_reads_in_time_and_a_returning_one_serves_again() {
     let seeder = Seeder::start_on(port, None);
     let again = seeder.seed(&file);
     assert_eq!(again.info_hash, seeded.info_hash);
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let (code, body, _) = curl_get(&addr, &path, Some("20000000-20099999"), 20);
-        if code == 206 && body == data[20_000_000..20_100_000] {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no successful read after the seeder came back"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    momo_tests::eventually(
+        Duration::from_secs(90),
+        "no successful read after the seeder came back",
+        || {
+            let (code, body, _) = curl_get(&addr, &path, Some("20000000-20099999"), 20);
+            code == 206 && body == data[20_000_000..20_100_000]
+        },
+    );
 }
 
 #[test]
@@ -601,18 +573,11 @@ fn torrents_survive_a_restart_and_idle_ones_pause() {
 }
 
 fn wait_for(d: &Daemon, seeded: &Seeded, limit: Duration, ok: impl Fn(&Value) -> bool) {
-    let deadline = Instant::now() + limit;
-    loop {
-        let t = d.ctl_json(&["torrent", "get", &seeded.info_hash]);
-        if ok(&t) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "torrent never reached the state: {t}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    momo_tests::eventually(
+        limit,
+        "the torrent never reached the expected state",
+        || ok(&d.ctl_json(&["torrent", "get", &seeded.info_hash])),
+    );
 }
 
 #[test]

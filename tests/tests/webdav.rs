@@ -277,35 +277,7 @@ fn ranges_are_byte_identical_to_the_file() {
 fn ffprobe_reads_the_duration_and_ffmpeg_seeks() {
     let s = Setup::new();
     let video = s.media.join("clip.mkv");
-    let out = run(
-        "ffmpeg",
-        &[
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=duration=20:size=320x240:rate=25",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=20",
-            "-c:v",
-            "libx264",
-            "-g",
-            "50",
-            "-c:a",
-            "aac",
-            "-shortest",
-            video.to_str().unwrap(),
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "ffmpeg could not make the test video: {}",
-        stderr(&out)
-    );
+    momo_tests::make_test_video(&video, 20);
     let id = s.add_movie("Test Pattern: The Movie", 2024);
     let share_path = s.assign("movie", &id, &video)["share_path"]
         .as_str()

@@ -389,12 +389,14 @@ impl DavFileSystem for LibraryFs {
     }
 }
 
-/// Opens the bytes behind a file of the share.
+/// Opens the bytes behind a file of the share. A local file is opened now (a missing one is
+/// a 404 before any header is sent); a torrent is not touched until the first read, since
+/// HEAD opens files too.
 async fn open_source(
     file: Arc<FileNode>,
     engine: &Arc<Engine>,
 ) -> Result<Box<dyn DavFile>, FsError> {
-    match &file.source {
+    let backing = match &file.source {
         Source::Local { path } => {
             let handle = tokio::fs::File::open(path).await.map_err(|e| {
                 warn!(path = %path.display(), "local source cannot be opened: {e}");
@@ -412,41 +414,96 @@ async fn open_source(
                     "local source changed size since it was assigned; assign it again"
                 );
             }
-            Ok(Box::new(LocalFile {
-                node: file.clone(),
-                handle,
-                pos: 0,
-            }))
+            Backing::Local(handle)
         }
-        // Nothing touches the engine yet: HEAD opens files too. The first read does.
-        Source::Torrent { .. } => Ok(Box::new(TorrentFile {
-            node: file,
+        Source::Torrent { .. } => Backing::Torrent {
             engine: engine.clone(),
             reader: None,
-            pos: 0,
-        })),
-    }
+        },
+    };
+    Ok(Box::new(ShareFile {
+        node: file,
+        backing,
+        pos: 0,
+    }))
 }
 
-/// A file inside a torrent. The stream opens on the first read, at the current position;
-/// dropping the file (the player hung up) drops the stream.
-struct TorrentFile {
+/// Where a file's bytes come from.
+enum Backing {
+    Local(tokio::fs::File),
+    /// The stream opens on the first read, at the current position; dropping the file (the
+    /// player hung up) drops the stream.
+    Torrent {
+        engine: Arc<Engine>,
+        reader: Option<Reader>,
+    },
+}
+
+/// One open file of the share, read in chunks: memory stays at one chunk whatever the size.
+struct ShareFile {
     node: Arc<FileNode>,
-    engine: Arc<Engine>,
-    reader: Option<Reader>,
+    backing: Backing,
     pos: u64,
 }
 
-impl std::fmt::Debug for TorrentFile {
+impl std::fmt::Debug for ShareFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TorrentFile")
+        f.debug_struct("ShareFile")
             .field("name", &self.node.name)
             .field("pos", &self.pos)
             .finish()
     }
 }
 
-impl DavFile for TorrentFile {
+impl ShareFile {
+    /// Up to `want` bytes at `self.pos` (at least one).
+    async fn read_at(&mut self, want: usize) -> Result<Bytes, FsError> {
+        let name = &self.node.name;
+        match &mut self.backing {
+            Backing::Local(handle) => {
+                let mut buf = BytesMut::zeroed(want);
+                let n = handle.read(&mut buf).await.map_err(|e| {
+                    warn!(file = %name, "read error on a local source: {e}");
+                    FsError::GeneralFailure
+                })?;
+                buf.truncate(n);
+                Ok(buf.freeze())
+            }
+            Backing::Torrent { engine, reader } => {
+                let Source::Torrent {
+                    info_hash,
+                    magnet,
+                    file_index,
+                    ..
+                } = &self.node.source
+                else {
+                    return Err(FsError::GeneralFailure);
+                };
+                if reader.is_none() {
+                    let opened = engine
+                        .open(info_hash, magnet, *file_index as usize, self.pos)
+                        .await
+                        .map_err(|e| {
+                            warn!(file = %name, "cannot stream from the torrent: {e}");
+                            FsError::GeneralFailure
+                        })?;
+                    *reader = Some(opened);
+                }
+                reader
+                    .as_mut()
+                    .expect("opened above")
+                    .read(want)
+                    .await
+                    .map_err(|e| {
+                        warn!(file = %name, pos = self.pos, "torrent read failed: {e}");
+                        FsError::GeneralFailure
+                    })
+            }
+        }
+    }
+}
+
+impl DavFile for ShareFile {
     fn metadata(&mut self) -> FsFuture<'_, Box<dyn DavMetaData>> {
         let meta = Meta::of(&Node::File(self.node.clone()));
         async move { Ok(Box::new(meta) as Box<dyn DavMetaData>) }.boxed()
@@ -458,34 +515,10 @@ impl DavFile for TorrentFile {
             if want == 0 {
                 return Ok(Bytes::new());
             }
-            let Source::Torrent {
-                info_hash,
-                magnet,
-                file_index,
-                ..
-            } = &self.node.source
-            else {
-                return Err(FsError::GeneralFailure);
-            };
-            if self.reader.is_none() {
-                let reader = self
-                    .engine
-                    .open(info_hash, magnet, *file_index as usize, self.pos)
-                    .await
-                    .map_err(|e| {
-                        warn!(file = %self.node.name, "cannot stream from the torrent: {e}");
-                        FsError::GeneralFailure
-                    })?;
-                self.reader = Some(reader);
-            }
-            let reader = self.reader.as_mut().expect("opened above");
-            let data = reader.read(want).await.map_err(|e| {
-                warn!(file = %self.node.name, pos = self.pos, "torrent read failed: {e}");
-                FsError::GeneralFailure
-            })?;
+            let data = self.read_at(want).await?;
             if data.is_empty() {
-                // Shorter than the metadata said: fail rather than let dav-server pad zeros.
-                warn!(file = %self.node.name, pos = self.pos, "torrent stream ended early");
+                // Shorter than recorded: fail rather than let dav-server pad zeros.
+                warn!(file = %self.node.name, pos = self.pos, "source ended early");
                 return Err(FsError::GeneralFailure);
             }
             self.pos += data.len() as u64;
@@ -503,82 +536,26 @@ impl DavFile for TorrentFile {
             }
             .filter(|p| *p <= self.node.size)
             .ok_or(FsError::GeneralFailure)?;
-            if let Some(reader) = &mut self.reader {
-                reader
-                    .seek(target)
-                    .await
-                    .map_err(|_| FsError::GeneralFailure)?;
+            match &mut self.backing {
+                Backing::Local(handle) => {
+                    handle
+                        .seek(SeekFrom::Start(target))
+                        .await
+                        .map_err(|_| FsError::GeneralFailure)?;
+                }
+                Backing::Torrent {
+                    reader: Some(reader),
+                    ..
+                } => {
+                    reader
+                        .seek(target)
+                        .await
+                        .map_err(|_| FsError::GeneralFailure)?;
+                }
+                Backing::Torrent { reader: None, .. } => {}
             }
             self.pos = target;
             Ok(target)
-        }
-        .boxed()
-    }
-
-    fn write_buf(&mut self, _buf: Box<dyn bytes::Buf + Send>) -> FsFuture<'_, ()> {
-        async { Err(FsError::Forbidden) }.boxed()
-    }
-
-    fn write_bytes(&mut self, _buf: Bytes) -> FsFuture<'_, ()> {
-        async { Err(FsError::Forbidden) }.boxed()
-    }
-
-    fn flush(&mut self) -> FsFuture<'_, ()> {
-        async { Ok(()) }.boxed()
-    }
-}
-
-/// A local file read in chunks; memory stays at one chunk whatever the file size.
-#[derive(Debug)]
-struct LocalFile {
-    node: Arc<FileNode>,
-    handle: tokio::fs::File,
-    pos: u64,
-}
-
-impl DavFile for LocalFile {
-    fn metadata(&mut self) -> FsFuture<'_, Box<dyn DavMetaData>> {
-        let meta = Meta::of(&Node::File(self.node.clone()));
-        async move { Ok(Box::new(meta) as Box<dyn DavMetaData>) }.boxed()
-    }
-
-    fn read_bytes(&mut self, count: usize) -> FsFuture<'_, Bytes> {
-        async move {
-            let want = (count as u64).min(self.node.size.saturating_sub(self.pos)) as usize;
-            if want == 0 {
-                return Ok(Bytes::new());
-            }
-            let mut buf = BytesMut::zeroed(want);
-            let n = self.handle.read(&mut buf).await.map_err(|e| {
-                warn!("read error on a local source: {e}");
-                FsError::GeneralFailure
-            })?;
-            if n == 0 {
-                // The file is shorter than recorded: fail rather than let dav-server pad zeros.
-                warn!(file = %self.node.name, pos = self.pos, "local source ended early");
-                return Err(FsError::GeneralFailure);
-            }
-            buf.truncate(n);
-            self.pos += n as u64;
-            Ok(buf.freeze())
-        }
-        .boxed()
-    }
-
-    fn seek(&mut self, pos: SeekFrom) -> FsFuture<'_, u64> {
-        async move {
-            let target = match pos {
-                SeekFrom::Start(p) => Some(p),
-                SeekFrom::End(d) => self.node.size.checked_add_signed(d),
-                SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-            }
-            .ok_or(FsError::GeneralFailure)?;
-            self.pos = self
-                .handle
-                .seek(SeekFrom::Start(target))
-                .await
-                .map_err(|_| FsError::GeneralFailure)?;
-            Ok(self.pos)
         }
         .boxed()
     }
