@@ -437,3 +437,55 @@ pub fn make_test_video(path: &Path, seconds: u32) {
         stderr(&out)
     );
 }
+
+/// Plays `url` as a player would: ffprobe must read `seconds` of duration (±0.5 s), and
+/// ffmpeg must seek to `seek_to` seconds and decode a real frame into `frame` (a PNG).
+pub fn assert_plays(url: &str, seconds: f64, seek_to: u32, frame: &Path) {
+    let out = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "csv=p=0",
+            url,
+        ],
+    );
+    assert!(out.status.success(), "ffprobe {url}: {}", stderr(&out));
+    let duration: f64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a duration");
+    assert!(
+        (duration - seconds).abs() < 0.5,
+        "duration {duration}, expected {seconds}"
+    );
+    let seek = seek_to.to_string();
+    let out = run(
+        "ffmpeg",
+        &[
+            "-v",
+            "error",
+            "-y",
+            "-ss",
+            &seek,
+            "-i",
+            url,
+            "-frames:v",
+            "1",
+            frame.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "ffmpeg -ss {seek} {url}: {}",
+        stderr(&out)
+    );
+    let png = std::fs::read(frame).expect("the frame");
+    assert!(
+        png.len() > 1000 && png.starts_with(b"\x89PNG"),
+        "a real frame"
+    );
+}

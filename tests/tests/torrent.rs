@@ -117,43 +117,7 @@ fn a_movie_streams_from_the_swarm() {
 
     // Real players.
     let url = format!("http://{addr}{}", momo_tests::url_path(&share_path));
-    let out = run(
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration",
-            "-of",
-            "csv=p=0",
-            &url,
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let duration: f64 = String::from_utf8(out.stdout)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    assert!((duration - 20.0).abs() < 0.5, "duration {duration}");
-    let frame = tmp.path().join("frame.png");
-    let out = run(
-        "ffmpeg",
-        &[
-            "-v",
-            "error",
-            "-y",
-            "-ss",
-            "13",
-            "-i",
-            &url,
-            "-frames:v",
-            "1",
-            frame.to_str().unwrap(),
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(std::fs::read(&frame).unwrap().starts_with(b"\x89PNG"));
+    momo_tests::assert_plays(&url, 20.0, 13, &tmp.path().join("frame.png"));
 
     // Byte-identical ranges through rclone.
     let original = std::fs::read(release.join("Test.Pattern.2024.1080p.WEB.mkv")).unwrap();

@@ -289,48 +289,7 @@ fn ffprobe_reads_the_duration_and_ffmpeg_seeks() {
         url_path(&share_path)
     );
 
-    let out = run(
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration",
-            "-of",
-            "csv=p=0",
-            &url,
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let duration: f64 = String::from_utf8(out.stdout)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    assert!((duration - 20.0).abs() < 0.5, "duration {duration}");
-
-    let frame = s.media.join("frame.png");
-    let out = run(
-        "ffmpeg",
-        &[
-            "-v",
-            "error",
-            "-y",
-            "-ss",
-            "12",
-            "-i",
-            &url,
-            "-frames:v",
-            "1",
-            frame.to_str().unwrap(),
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let png = std::fs::read(&frame).unwrap();
-    assert!(
-        png.len() > 1000 && png.starts_with(b"\x89PNG"),
-        "a real frame"
-    );
+    momo_tests::assert_plays(&url, 20.0, 12, &s.media.join("frame.png"));
 }
 
 /// One `<response>` of a multistatus, as a client reads it.
