@@ -302,24 +302,27 @@ impl Engine {
             .await
             .map_err(within("start"))?
             .map_err(engine_error)?;
-        let mut selected: HashSet<usize> = handle
-            .only_files()
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
-        if handle.only_files().is_some() && selected.insert(index) {
-            // An unselected file idles the peers between requests (5–30 s stalls).
-            self.session
-                .update_only_files(&handle, &selected)
-                .await
-                .map_err(engine_error)?;
+        // None means every file is selected already.
+        if let Some(current) = handle.only_files() {
+            let mut selected: HashSet<usize> = current.into_iter().collect();
+            if selected.insert(index) {
+                // An unselected file idles the peers between requests (5–30 s stalls).
+                self.session
+                    .update_only_files(&handle, &selected)
+                    .await
+                    .map_err(engine_error)?;
+            }
         }
         let permit = tokio::time::timeout(deadline, self.streams.clone().acquire_owned())
             .await
             .map_err(within("stream slot"))?
             .map_err(|_| Error::Unavailable("torrent engine is stopping".into()))?;
-        let mut stream: Stream =
-            Box::new(handle.clone().stream(index).await.map_err(engine_error)?);
+        // stream() waits for one of librqbit's own permits: bounded like everything else.
+        let stream = tokio::time::timeout(deadline, handle.clone().stream(index))
+            .await
+            .map_err(within("stream"))?
+            .map_err(engine_error)?;
+        let mut stream: Stream = Box::new(stream);
         stream
             .seek(SeekFrom::Start(offset))
             .await
