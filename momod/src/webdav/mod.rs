@@ -173,6 +173,12 @@ impl FrontDoor {
         let path = percent_encoding::percent_decode_str(req.uri().path())
             .decode_utf8_lossy()
             .into_owned();
+        let agent = req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         // Request bodies are tiny; a huge one is not a PROPFIND we want to parse.
         let body = match http_body_util::Limited::new(req.into_body(), 64 * 1024)
             .collect()
@@ -183,6 +189,8 @@ impl FrontDoor {
                 return plain(StatusCode::PAYLOAD_TOO_LARGE, "PROPFIND body too large\n").unwrap();
             }
         };
+        // What players really ask for (Infuse's body is not documented anywhere).
+        debug!(%path, %agent, body = %String::from_utf8_lossy(&body), "PROPFIND request");
         let wanted = match propfind::parse(&body) {
             Ok(w) => w,
             Err(e) => {
