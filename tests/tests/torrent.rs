@@ -433,9 +433,15 @@ fn sixteen_parallel_ranges_on_one_file_and_four_files_at_once() {
     for h in handles {
         let (file, start, count, code, body, out) = h.join().unwrap();
         assert_eq!(code, 206, "file {file} at {start}: {}", stderr(&out));
+        assert_eq!(
+            body.len(),
+            count,
+            "file {file} at {start}: short body: {}",
+            stderr(&out)
+        );
         assert!(
             body == datas[file][start..start + count],
-            "file {file} at {start} differs"
+            "file {file} at {start}: different bytes"
         );
     }
 }

@@ -97,6 +97,8 @@ pub struct Engine {
     idle_timeout: Duration,
     start_paused: bool,
     streams: Arc<Semaphore>,
+    /// Serialises resuming and file selection (`prepare`).
+    selecting: tokio::sync::Mutex<()>,
     activity: ActivityMap,
     started: Instant,
 }
@@ -155,6 +157,7 @@ impl Engine {
             idle_timeout: Duration::from_secs(config.idle_timeout_s.max(1)),
             start_paused: config.start_paused,
             streams: Arc::new(Semaphore::new(MAX_STREAMS)),
+            selecting: tokio::sync::Mutex::new(()),
             activity: Arc::new(Mutex::new(HashMap::new())),
             started: Instant::now(),
         });
@@ -294,25 +297,7 @@ impl Engine {
                 ))
             }
         };
-        if handle.is_paused() {
-            info!(hash = %info_hash, "resuming torrent for a read");
-            self.session.unpause(&handle).await.map_err(engine_error)?;
-        }
-        tokio::time::timeout(deadline, handle.wait_until_initialized())
-            .await
-            .map_err(within("start"))?
-            .map_err(engine_error)?;
-        // None means every file is selected already.
-        if let Some(current) = handle.only_files() {
-            let mut selected: HashSet<usize> = current.into_iter().collect();
-            if selected.insert(index) {
-                // An unselected file idles the peers between requests (5–30 s stalls).
-                self.session
-                    .update_only_files(&handle, &selected)
-                    .await
-                    .map_err(engine_error)?;
-            }
-        }
+        self.prepare(&handle, info_hash, index, deadline).await?;
         let permit = tokio::time::timeout(deadline, self.streams.clone().acquire_owned())
             .await
             .map_err(within("stream slot"))?
@@ -337,6 +322,48 @@ impl Engine {
             },
             read_timeout: deadline,
         })
+    }
+
+    /// Resumes the torrent if paused and selects file `index`. Serialised: two opens doing
+    /// read-modify-write of the selection at once could drop each other's file, bringing
+    /// back librqbit's idle stalls for it; two unpauses at once would fail one read.
+    async fn prepare(
+        &self,
+        handle: &Arc<ManagedTorrent>,
+        info_hash: &str,
+        index: usize,
+        deadline: Duration,
+    ) -> Result<()> {
+        if handle.is_paused() {
+            let _one_at_a_time = self.selecting.lock().await;
+            if handle.is_paused() {
+                info!(hash = %info_hash, "resuming torrent for a read");
+                self.session.unpause(handle).await.map_err(engine_error)?;
+            }
+        }
+        // Not under the lock: a torrent checking its files must not hold up the others.
+        tokio::time::timeout(deadline, handle.wait_until_initialized())
+            .await
+            .map_err(|_| {
+                Error::DeadlineExceeded(format!(
+                    "torrent start took longer than {} s",
+                    deadline.as_secs()
+                ))
+            })?
+            .map_err(engine_error)?;
+        let _one_at_a_time = self.selecting.lock().await;
+        // None means every file is selected already.
+        if let Some(current) = handle.only_files() {
+            let mut selected: HashSet<usize> = current.into_iter().collect();
+            if selected.insert(index) {
+                // An unselected file idles the peers between requests (5–30 s stalls).
+                self.session
+                    .update_only_files(handle, &selected)
+                    .await
+                    .map_err(engine_error)?;
+            }
+        }
+        Ok(())
     }
 
     /// Records a read (and `delta` open streams) for idle detection.
