@@ -489,3 +489,38 @@ pub fn assert_plays(url: &str, seconds: f64, seek_to: u32, frame: &Path) {
         "a real frame"
     );
 }
+
+/// Reads each `(offset, count)` of `remote` with `rclone cat` and compares it to `original`.
+pub fn assert_rclone_ranges(
+    addr: &str,
+    user: &str,
+    pass: &str,
+    remote: &str,
+    original: &[u8],
+    ranges: &[(usize, usize)],
+) {
+    for &(offset, count) in ranges {
+        let out = rclone(
+            addr,
+            user,
+            pass,
+            &[
+                "cat",
+                "--offset",
+                &offset.to_string(),
+                "--count",
+                &count.to_string(),
+                remote,
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "rclone cat at {offset}: {}",
+            stderr(&out)
+        );
+        assert!(
+            out.stdout == original[offset..offset + count],
+            "rclone cat at {offset}: bytes differ"
+        );
+    }
+}

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use momo_tests::swarm::{Seeded, Seeder, pattern};
 use momo_tests::tmdb::FakeTmdb;
-use momo_tests::{Daemon, DaemonConfig, curl_get, rclone, run, stderr};
+use momo_tests::{Daemon, DaemonConfig, curl_get, run, stderr};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -123,26 +123,14 @@ fn a_movie_streams_from_the_swarm() {
     let original = std::fs::read(release.join("Test.Pattern.2024.1080p.WEB.mkv")).unwrap();
     let remote = format!(":webdav:{}", share_path.trim_start_matches('/'));
     let len = original.len();
-    for (offset, count) in [(0, 1000), (len / 2, 65_536), (len - 777, 777)] {
-        let out = rclone(
-            &addr,
-            "",
-            "",
-            &[
-                "cat",
-                "--offset",
-                &offset.to_string(),
-                "--count",
-                &count.to_string(),
-                &remote,
-            ],
-        );
-        assert!(out.status.success(), "{}", stderr(&out));
-        assert!(
-            out.stdout == original[offset..offset + count],
-            "rclone cat at {offset}"
-        );
-    }
+    momo_tests::assert_rclone_ranges(
+        &addr,
+        "",
+        "",
+        &remote,
+        &original,
+        &[(0, 1000), (len / 2, 65_536), (len - 777, 777)],
+    );
     let t = d.ctl_json(&["torrent", "get", &seeded.info_hash]);
     assert_eq!(t["state"], "live");
     assert_eq!(t["used_by"][0]["share_path"], share_path.as_str());

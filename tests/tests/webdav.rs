@@ -204,25 +204,14 @@ fn ranges_are_byte_identical_to_the_file() {
     let remote = format!(":webdav:{}", share_path.trim_start_matches('/'));
 
     // rclone cat at the start, the middle and the end.
-    for (offset, count) in [
-        (0usize, 4096usize),
-        (len / 2 - 777, 300_000),
-        (len - 1000, 1000),
-    ] {
-        let out = s.rclone(&[
-            "cat",
-            "--offset",
-            &offset.to_string(),
-            "--count",
-            &count.to_string(),
-            &remote,
-        ]);
-        assert!(out.status.success(), "{}", stderr(&out));
-        assert!(
-            out.stdout == original[offset..offset + count],
-            "rclone cat at {offset}"
-        );
-    }
+    momo_tests::assert_rclone_ranges(
+        &s.addr,
+        USER,
+        PASS,
+        &remote,
+        &original,
+        &[(0, 4096), (len / 2 - 777, 300_000), (len - 1000, 1000)],
+    );
     // The whole file through rclone.
     let out = s.rclone(&["cat", &remote]);
     assert!(out.stdout == original, "full read differs");

@@ -170,7 +170,7 @@ impl Library {
             self.db.run(move |conn| ensure_item(conn, item)).await?;
             return Ok(None);
         };
-        current.share_path = self.share_path(item).await?;
+        current.share_path = self.share_path_of(item).await?.unwrap_or_default();
         let id = current.id;
         self.db
             .write(move |conn| {
@@ -218,16 +218,6 @@ impl Library {
                 }))
             })
             .await
-    }
-
-    async fn share_path(&self, item: Item) -> Result<String> {
-        Ok(self
-            .vfs
-            .tree()
-            .await?
-            .path_of(item)
-            .unwrap_or_default()
-            .to_string())
     }
 }
 
