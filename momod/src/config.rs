@@ -10,14 +10,14 @@ use serde::{Deserialize, Serialize};
 
 /// Prefix of the environment variables that override config keys (`MOMO_TMDB_API_KEY` → `tmdb.api_key`).
 const ENV_PREFIX: &str = "MOMO_";
-/// Sections of the file; an env var `MOMO_<SECTION>_<KEY>` maps to `<section>.<key>`.
-const SECTIONS: &[&str] = &["grpc", "webdav", "tmdb", "library", "torrent"];
 
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Holds the database, the control socket and the torrent cache.
     pub data_dir: Option<PathBuf>,
+    /// At shutdown, how long open WebDAV responses and gRPC calls may run before they are cut.
+    pub shutdown_grace_s: u64,
     pub grpc: GrpcConfig,
     pub webdav: WebdavConfig,
     pub tmdb: TmdbConfig,
@@ -77,6 +77,20 @@ pub struct TorrentConfig {
     pub read_timeout_s: u64,
     pub idle_timeout_s: u64,
     pub start_paused: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: None,
+            shutdown_grace_s: 5,
+            grpc: GrpcConfig::default(),
+            webdav: WebdavConfig::default(),
+            tmdb: TmdbConfig::default(),
+            library: LibraryConfig::default(),
+            torrent: TorrentConfig::default(),
+        }
+    }
 }
 
 impl Default for WebdavConfig {
@@ -177,6 +191,13 @@ impl Config {
         env: impl IntoIterator<Item = (String, String)>,
     ) -> anyhow::Result<Config> {
         let defaults = toml::Table::try_from(Config::default()).context("default config")?;
+        // Sections are the keys whose value is a table; an env var `MOMO_<SECTION>_<KEY>`
+        // maps to `<section>.<key>`, any other `MOMO_<KEY>` to a top-level key.
+        let sections: Vec<&str> = defaults
+            .iter()
+            .filter(|(_, v)| v.is_table())
+            .map(|(k, _)| k.as_str())
+            .collect();
         let mut merged = defaults.clone();
         // Dotted key → where its value came from, for error messages.
         let mut origin: BTreeMap<String, String> = BTreeMap::new();
@@ -208,7 +229,7 @@ impl Config {
                 continue;
             };
             let rest = rest.to_ascii_lowercase();
-            let (section, key) = match SECTIONS.iter().find(|s| rest.starts_with(&format!("{s}_")))
+            let (section, key) = match sections.iter().find(|s| rest.starts_with(&format!("{s}_")))
             {
                 Some(s) => (Some(*s), rest[s.len() + 1..].to_string()),
                 None => (None, rest),
@@ -273,6 +294,12 @@ impl Config {
                  no credentials: set webdav.username and webdav.password (MOMO_WEBDAV_USERNAME, \
                  MOMO_WEBDAV_PASSWORD), or listen on 127.0.0.1",
                 self.webdav.listen
+            );
+        }
+        if self.shutdown_grace_s > 600 {
+            bail!(
+                "config key `shutdown_grace_s` = {} is more than 600 seconds",
+                self.shutdown_grace_s
             );
         }
         if self.tmdb.rate_limit_per_s == 0 {

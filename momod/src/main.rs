@@ -1,15 +1,18 @@
 //! momod: the momoshtrem daemon.
 //!
 //! Start-up order: config (every key checked) → data dir and its lock (one daemon per data
-//! dir) → library database (migrations applied) → gRPC listeners; then it runs until SIGINT/SIGTERM and shuts down
-//! gracefully, removing its socket.
+//! dir) → store (migrations applied) → torrent engine → WebDAV and gRPC listeners.
+//!
+//! Shutdown order, on SIGINT/SIGTERM: both listeners stop accepting; open WebDAV responses
+//! and gRPC calls get `shutdown_grace_s` to finish, then are cut; then the torrent engine
+//! stops (no stream is left reading from it), the database is checkpointed, the socket is
+//! removed and the lock released. See ARCHITECTURE.md.
 mod auth;
 mod config;
-mod db;
 mod error;
 mod grpc;
 mod library;
-mod schema;
+mod store;
 mod tmdb;
 mod torrent;
 mod vfs;
@@ -21,6 +24,7 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
@@ -90,25 +94,28 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let _lock = lock_data_dir(&data_dir)?;
     info!(data_dir = %data_dir.display(), version = env!("CARGO_PKG_VERSION"), "momod starting");
 
-    let db = db::Db::open(&data_dir)?;
+    let store = store::Store::open(&data_dir)?;
     let tmdb = tmdb::Tmdb::new(&config.tmdb).context("TMDB client")?;
     if config.tmdb.api_key.as_deref().is_none_or(str::is_empty) {
         info!("no TMDB API key: adding by TMDB id is off; `movie add --title` still works");
     }
-    let vfs = Arc::new(vfs::Vfs::new(db.clone()));
+    let vfs = Arc::new(vfs::Vfs::new(store.clone()));
     let engine = torrent::Engine::start(&config.torrent, &data_dir).await?;
     let library = library::Library::new(
-        db,
+        store.clone(),
         Arc::new(tmdb),
         vfs.clone(),
         engine.clone(),
         config.library.local_roots.clone(),
     );
 
+    let grace = Duration::from_secs(config.shutdown_grace_s);
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let shutdown_tx = Arc::new(shutdown_tx);
+    let on_signal = shutdown_tx.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
-        let _ = shutdown_tx.send(true);
+        let _ = on_signal.send(true);
     });
 
     let webdav_listener = tokio::net::TcpListener::bind(config.webdav.listen)
@@ -129,12 +136,19 @@ async fn run(config: Config) -> anyhow::Result<()> {
         engine.clone(),
         credentials,
         shutdown_rx.clone(),
+        grace,
     ));
-    tokio::spawn(engine.clone().idle_loop(shutdown_rx.clone()));
+    let idle = tokio::spawn(engine.clone().idle_loop(shutdown_rx.clone()));
 
-    grpc::serve(&config, &data_dir, webdav_addr, library, shutdown_rx).await?;
+    let served = grpc::serve(&config, &data_dir, webdav_addr, library, shutdown_rx, grace).await;
+    // gRPC may also end by failing to start: everything else stops then too.
+    let _ = shutdown_tx.send(true);
     let _ = webdav.await;
+    let _ = idle.await;
+    // Only now, with no stream left reading from it.
     engine.stop().await;
+    store.checkpoint().await;
+    served?;
     info!("momod stopped");
     Ok(())
 }

@@ -10,37 +10,22 @@
 //! (the two top folders always exist). Names are sanitised (`sanitize`); two items that would
 //! get the same name are both shown, each with a `{tmdb-ID}` (or `{id-N}`) suffix.
 //!
-//! The tree is cached and rebuilt only after the database changed (`Db::generation`).
+//! The tree is cached and rebuilt only after the library changed (`Store::generation`).
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use diesel::prelude::*;
 use unicode_normalization::UnicodeNormalization;
 
-use crate::db::Db;
 use crate::error::Result;
-use crate::schema::{assignments, episodes, movies, seasons, shows};
+use crate::library::model::{Item, SourceFile};
+use crate::store::{ShareEpisode, ShareMovie, ShareRows, ShareSource, Store};
 
 pub const MOVIES: &str = "Movies";
 pub const TV_SHOWS: &str = "TV Shows";
 /// Longest name segment in bytes (most file systems allow 255).
 const MAX_NAME_BYTES: usize = 255;
-
-/// Where a file's bytes come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    Local {
-        path: PathBuf,
-    },
-    Torrent {
-        info_hash: String,
-        magnet: String,
-        file_index: u32,
-        file_path: String,
-    },
-}
 
 #[derive(Debug)]
 pub struct FileNode {
@@ -49,7 +34,8 @@ pub struct FileNode {
     pub modified: SystemTime,
     /// Stable while the assignment stays: players' If-Range and caches rely on it.
     pub etag: String,
-    pub source: Source,
+    /// Where its bytes come from.
+    pub file: SourceFile,
 }
 
 #[derive(Debug)]
@@ -78,13 +64,6 @@ impl Node {
             Node::File(f) => f.modified,
         }
     }
-}
-
-/// A library item that can carry a source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Item {
-    Movie(i64),
-    Episode(i64),
 }
 
 /// One immutable snapshot of the share.
@@ -119,16 +98,16 @@ impl Tree {
 
 /// The cached tree, rebuilt when the database's write generation moves.
 pub struct Vfs {
-    db: Db,
+    store: Store,
     cached: Mutex<Option<(u64, Arc<Tree>)>>,
     /// Serialises rebuilds so a burst of requests after a change builds once.
     building: tokio::sync::Mutex<()>,
 }
 
 impl Vfs {
-    pub fn new(db: Db) -> Vfs {
+    pub fn new(store: Store) -> Vfs {
         Vfs {
-            db,
+            store,
             cached: Mutex::new(None),
             building: tokio::sync::Mutex::new(()),
         }
@@ -145,9 +124,9 @@ impl Vfs {
         }
         // Read the generation before the rows: a write landing during the build leaves the
         // cache marked older, so the next call rebuilds.
-        let generation = self.db.generation();
+        let generation = self.store.generation();
         let started = std::time::Instant::now();
-        let rows = self.db.run(load_rows).await?;
+        let rows = self.store.share_rows().await?;
         let tree = Arc::new(build(rows));
         tracing::debug!(entries = tree.len(), elapsed = ?started.elapsed(), "share tree built");
         *self.cached.lock().expect("vfs cache lock") = Some((generation, tree.clone()));
@@ -157,7 +136,7 @@ impl Vfs {
     fn fresh(&self) -> Option<Arc<Tree>> {
         let cached = self.cached.lock().expect("vfs cache lock");
         match &*cached {
-            Some((generation, tree)) if *generation == self.db.generation() => Some(tree.clone()),
+            Some((generation, tree)) if *generation == self.store.generation() => Some(tree.clone()),
             _ => None,
         }
     }
@@ -239,105 +218,13 @@ fn disambiguate<T>(items: &mut [(String, T)], suffix: impl Fn(&T) -> String) {
 
 // ---------------------------------------------------------------------- building
 
-#[derive(Queryable, Debug)]
-struct AssignmentCols {
-    id: i64,
-    kind: String,
-    file_path: String,
-    file_size: i64,
-    created_at: i64,
-    info_hash: Option<String>,
-    magnet: Option<String>,
-    file_index: Option<i32>,
-}
-
-#[derive(Queryable, Debug)]
-struct MovieRow {
-    id: i64,
-    tmdb_id: Option<i64>,
-    title: String,
-    year: Option<i32>,
-    source: AssignmentCols,
-}
-
-#[derive(Queryable, Debug)]
-struct EpisodeRow {
-    show_id: i64,
-    show_tmdb_id: Option<i64>,
-    show_title: String,
-    show_year: Option<i32>,
-    season_number: i32,
-    episode_id: i64,
-    episode_number: i32,
-    name: Option<String>,
-    source: AssignmentCols,
-}
-
-struct Rows {
-    movies: Vec<MovieRow>,
-    episodes: Vec<EpisodeRow>,
-}
-
-fn load_rows(conn: &mut SqliteConnection) -> Result<Rows> {
-    let cols = (
-        assignments::id,
-        assignments::kind,
-        assignments::file_path,
-        assignments::file_size,
-        assignments::created_at,
-        assignments::info_hash,
-        assignments::magnet,
-        assignments::file_index,
-    );
-    let movies = movies::table
-        .inner_join(assignments::table.on(assignments::movie_id.eq(movies::id.nullable())))
-        .filter(assignments::is_active)
-        .select((
-            movies::id,
-            movies::tmdb_id,
-            movies::title,
-            movies::year,
-            cols,
-        ))
-        .load(conn)?;
-    let episodes = episodes::table
-        .inner_join(seasons::table.inner_join(shows::table))
-        .inner_join(assignments::table.on(assignments::episode_id.eq(episodes::id.nullable())))
-        .filter(assignments::is_active)
-        .select((
-            shows::id,
-            shows::tmdb_id,
-            shows::title,
-            shows::year,
-            seasons::season_number,
-            episodes::id,
-            episodes::episode_number,
-            episodes::name,
-            cols,
-        ))
-        .load(conn)?;
-    Ok(Rows { movies, episodes })
-}
-
-fn file_node(name: String, a: &AssignmentCols) -> FileNode {
-    let source = match (a.kind.as_str(), &a.info_hash, &a.magnet, a.file_index) {
-        ("torrent", Some(hash), Some(magnet), Some(index)) => Source::Torrent {
-            info_hash: hash.clone(),
-            magnet: magnet.clone(),
-            file_index: index.max(0) as u32,
-            file_path: a.file_path.clone(),
-        },
-        _ => Source::Local {
-            path: PathBuf::from(&a.file_path),
-        },
-    };
-    let size = a.file_size.max(0) as u64;
+fn file_node(name: String, s: &ShareSource) -> FileNode {
     FileNode {
         name,
-        size,
-        modified: UNIX_EPOCH + Duration::from_secs(a.created_at.max(0) as u64),
-        etag: format!("{:x}-{:x}-{:x}", a.id, size, a.created_at),
-        source,
+        size: s.size,
+        modified: UNIX_EPOCH + Duration::from_secs(s.created_at.max(0) as u64),
+        etag: format!("{:x}-{:x}-{:x}", s.assignment_id, s.size, s.created_at),
+        file: s.file.clone(),
     }
 }
 
@@ -355,11 +242,11 @@ impl Builder {
     }
 }
 
-fn build(rows: Rows) -> Tree {
+fn build(rows: ShareRows) -> Tree {
     let mut b = Builder::default();
 
     // Movies: one folder each.
-    let mut movies: Vec<(String, MovieRow)> = rows
+    let mut movies: Vec<(String, ShareMovie)> = rows
         .movies
         .into_iter()
         .map(|m| {
@@ -374,7 +261,7 @@ fn build(rows: Rows) -> Tree {
         None => format!("{{id-{}}}", m.id),
     });
     for (folder, m) in movies {
-        let name = format!("{folder}{}", extension(&m.source.file_path));
+        let name = format!("{folder}{}", extension(m.source.file.path()));
         b.add(
             format!("/{MOVIES}/{folder}"),
             file_node(name, &m.source),
@@ -399,7 +286,8 @@ fn build(rows: Rows) -> Tree {
     for (name, (id, _)) in shows {
         show_names.insert(id, name);
     }
-    for e in rows.episodes {
+    let episodes: Vec<ShareEpisode> = rows.episodes;
+    for e in episodes {
         let show = &show_names[&e.show_id];
         let episode_name = match &e.name {
             Some(n) if !n.trim().is_empty() => sanitize(n, 120),
@@ -409,7 +297,7 @@ fn build(rows: Rows) -> Tree {
             "{show} - S{:02}E{:02} - {episode_name}{}",
             e.season_number,
             e.episode_number,
-            extension(&e.source.file_path)
+            extension(e.source.file.path())
         );
         let dir = format!("/{TV_SHOWS}/{show}/Season {:02}", e.season_number);
         b.add(dir, file_node(name, &e.source), Item::Episode(e.episode_id));
@@ -507,21 +395,17 @@ mod tests {
         assert_eq!(extension("noext"), "");
     }
 
-    fn cols(id: i64, path: &str) -> AssignmentCols {
-        AssignmentCols {
-            id,
-            kind: "local".into(),
-            file_path: path.into(),
-            file_size: 100 + id,
+    fn cols(id: i64, path: &str) -> ShareSource {
+        ShareSource {
+            assignment_id: id,
+            file: SourceFile::Local { path: path.into() },
+            size: 100 + id as u64,
             created_at: 1_700_000_000 + id,
-            info_hash: None,
-            magnet: None,
-            file_index: None,
         }
     }
 
-    fn movie(id: i64, tmdb: Option<i64>, title: &str, year: Option<i32>) -> MovieRow {
-        MovieRow {
+    fn movie(id: i64, tmdb: Option<i64>, title: &str, year: Option<i32>) -> ShareMovie {
+        ShareMovie {
             id,
             tmdb_id: tmdb,
             title: title.into(),
@@ -530,8 +414,8 @@ mod tests {
         }
     }
 
-    fn episode(show: i64, title: &str, season: i32, ep: i32, name: Option<&str>) -> EpisodeRow {
-        EpisodeRow {
+    fn episode(show: i64, title: &str, season: i32, ep: i32, name: Option<&str>) -> ShareEpisode {
+        ShareEpisode {
             show_id: show,
             show_tmdb_id: Some(show * 10),
             show_title: title.into(),
@@ -553,7 +437,7 @@ mod tests {
 
     #[test]
     fn the_tree_has_the_player_layout() {
-        let tree = build(Rows {
+        let tree = build(ShareRows {
             movies: vec![
                 movie(1, Some(550), "Fight Club", Some(1999)),
                 movie(2, Some(1), "Solaris", Some(1972)),
@@ -605,8 +489,8 @@ mod tests {
         };
         assert_eq!(f.size, 101);
         assert_eq!(
-            f.source,
-            Source::Local {
+            f.file,
+            SourceFile::Local {
                 path: "/m/x.mkv".into()
             }
         );
@@ -619,7 +503,7 @@ mod tests {
 
     #[test]
     fn empty_library_has_just_the_top_folders() {
-        let tree = build(Rows {
+        let tree = build(ShareRows {
             movies: vec![],
             episodes: vec![],
         });

@@ -1,11 +1,10 @@
-//! `LibraryService`: request validation and conversion only; the work is in `library`.
+//! `LibraryService`: translation only; the work is in `library::media`.
 use momo_proto::v1 as pb;
 use momo_proto::v1::library_service_server::LibraryService;
 use tonic::{Request, Response, Status};
 
-use crate::library::{
-    EpisodeDetail, Library, MediaKind, Movie, NewMovie, NewShow, ShowDetail, ShowSummary,
-};
+use super::convert::{self, movie, show_detail, show_summary};
+use crate::library::{Library, NewMovie, NewShow};
 
 pub struct LibraryApi {
     pub library: Library,
@@ -113,86 +112,19 @@ impl LibraryService for LibraryApi {
         req: Request<pb::RefreshShowRequest>,
     ) -> Reply<pb::RefreshShowResponse> {
         let r = self.library.refresh_show(req.into_inner().id).await?;
-        Ok(Response::new(pb::RefreshShowResponse {
-            show: Some(show_detail(r.show)),
-            added_seasons: r.added_seasons,
-            added_episodes: r.added_episodes,
-            updated_episodes: r.updated_episodes,
-        }))
+        Ok(Response::new(convert::refresh(r)))
     }
 
     async fn search(&self, req: Request<pb::SearchRequest>) -> Reply<pb::SearchResponse> {
         let req = req.into_inner();
-        let kind = match pb::MediaKind::try_from(req.kind) {
-            Ok(pb::MediaKind::Movie) => MediaKind::Movie,
-            Ok(pb::MediaKind::Show) => MediaKind::Show,
-            _ => {
-                return Err(Status::invalid_argument(
-                    "search kind must be movie or show",
-                ));
-            }
-        };
+        let kind = convert::media_kind(req.kind)?;
         let results = self
             .library
             .search(kind, &req.query, req.year)
             .await?
             .into_iter()
-            .map(|r| pb::SearchResult {
-                tmdb_id: r.hit.tmdb_id,
-                title: r.hit.title,
-                year: r.hit.year,
-                original_title: r.hit.original_title,
-                in_library: r.in_library,
-            })
+            .map(convert::search_result)
             .collect();
         Ok(Response::new(pb::SearchResponse { results }))
-    }
-}
-
-fn movie(m: Movie) -> pb::Movie {
-    pb::Movie {
-        id: m.id,
-        tmdb_id: m.tmdb_id,
-        title: m.title,
-        year: m.year,
-        assigned: m.assigned,
-    }
-}
-
-fn show_summary(s: ShowSummary) -> pb::Show {
-    pb::Show {
-        id: s.id,
-        tmdb_id: s.tmdb_id,
-        title: s.title,
-        year: s.year,
-        seasons: Vec::new(),
-        season_count: s.season_count as u32,
-        episode_count: s.episode_count as u32,
-        assigned_count: s.assigned_count as u32,
-    }
-}
-
-fn show_detail(d: ShowDetail) -> pb::Show {
-    pb::Show {
-        seasons: d
-            .seasons
-            .into_iter()
-            .map(|s| pb::Season {
-                id: s.id,
-                season_number: s.season_number,
-                episodes: s.episodes.into_iter().map(episode).collect(),
-            })
-            .collect(),
-        ..show_summary(d.summary)
-    }
-}
-
-fn episode(e: EpisodeDetail) -> pb::Episode {
-    pb::Episode {
-        id: e.id,
-        episode_number: e.episode_number,
-        name: e.name,
-        air_date: e.air_date,
-        assigned: e.assigned,
     }
 }

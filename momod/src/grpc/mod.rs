@@ -4,13 +4,14 @@
 //! A TCP listener is only started with `grpc.token` set, and every call on it must carry
 //! `authorization: Bearer <token>`.
 mod assignment;
+mod convert;
 mod library;
 mod system;
 mod torrent;
 
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use momo_proto::v1::assignment_service_server::AssignmentServiceServer;
@@ -33,13 +34,15 @@ use library::LibraryApi;
 use system::SystemApi;
 use torrent::TorrentApi;
 
-/// Binds every configured listener, then serves until `shutdown` turns true.
+/// Binds every configured listener, then serves until `shutdown` turns true. Calls in
+/// flight then get `grace` to finish before they are dropped.
 pub async fn serve(
     config: &Config,
     data_dir: &Path,
     webdav_listen: std::net::SocketAddr,
     library: Library,
     shutdown: watch::Receiver<bool>,
+    grace: Duration,
 ) -> anyhow::Result<()> {
     let socket_path = match &config.grpc.listen {
         Some(GrpcListen::Unix(path)) => path.clone(),
@@ -101,10 +104,21 @@ pub async fn serve(
                 check_token(&token, req)
             }))
             .add_routes(routes)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop(shutdown))
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop(shutdown.clone()))
             .await
     };
-    let result = tokio::try_join!(unix_server, tcp_server);
+    // A call that waits on a swarm (metadata can take a minute) must not hold up shutdown.
+    let deadline = async {
+        stop(shutdown.clone()).await;
+        tokio::time::sleep(grace).await;
+    };
+    let result = tokio::select! {
+        served = async { tokio::try_join!(unix_server, tcp_server) } => served.map(|_| ()),
+        _ = deadline => {
+            warn!("gRPC calls still running after the grace period (shutdown_grace_s): dropped");
+            Ok(())
+        }
+    };
     if let Err(e) = std::fs::remove_file(&socket_path) {
         warn!(path = %socket_path.display(), "cannot remove socket: {e}");
     }

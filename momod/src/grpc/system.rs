@@ -32,7 +32,7 @@ impl SystemService for SystemApi {
                 seasons: c.seasons,
                 episodes: c.episodes,
                 assigned: c.assigned,
-                torrents: self.library.engine().count() as u64,
+                torrents: self.library.torrent_count() as u64,
             }),
         }))
     }

@@ -1,12 +1,16 @@
 //! Reading release file names: which files are videos worth playing, and which episodes a
-//! file holds. Used to pick the file of a movie torrent and to map season packs.
+//! file holds. Used to pick the file of a movie torrent and to map season packs (`plan`).
 //!
 //! Episode forms, tried in order: `S01E02` (also `s01e02e03`, `S01E02-E03`, `S01E02-03`),
 //! `1x02`, `Season 1 Episode 2`, `E02`/`Ep 2`/`Episode 2` with the season from a folder
 //! (`Season 1`, `S01`) or from the caller, and a bare `102` (season 1, episode 2) last.
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
+
+use super::model::{PackEpisode, PackMatch};
+use crate::torrent::TorrentFile;
 
 const VIDEO_EXTENSIONS: &[&str] = &[
     "mkv", "mp4", "m4v", "avi", "mov", "wmv", "ts", "m2ts", "mts", "webm", "mpg", "mpeg", "flv",
@@ -128,9 +132,134 @@ pub fn parse_episode(path: &str) -> Option<EpisodeRef> {
     })
 }
 
+/// How a pack's files map to episodes.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PackPlan {
+    /// Episodes exactly one file claims.
+    pub matched: Vec<PackMatch>,
+    /// Episodes several files claim: left alone, every claim reported.
+    pub ambiguous: Vec<PackMatch>,
+    /// Playable files that name no episode in scope.
+    pub unmatched_files: Vec<TorrentFile>,
+    /// Episodes in scope no file claims.
+    pub missing_episodes: Vec<PackEpisode>,
+}
+
+/// Maps the playable `files` to `episodes` by name. `season` is the season being assigned
+/// (a bare "E05" belongs to it); None for a whole-show pack. Samples and extras are skipped.
+pub fn plan(episodes: &[PackEpisode], files: &[TorrentFile], season: Option<i32>) -> PackPlan {
+    let by_number: BTreeMap<(i32, i32), &PackEpisode> = episodes
+        .iter()
+        .map(|e| ((e.season_number, e.episode_number), e))
+        .collect();
+    let mut claims: BTreeMap<(i32, i32), Vec<&TorrentFile>> = BTreeMap::new();
+    let mut out = PackPlan::default();
+    for file in files.iter().filter(|f| is_playable(&f.path)) {
+        let keys: Vec<(i32, i32)> = parse_episode(&file.path)
+            .and_then(|r| {
+                let s = r.season.or(season)?;
+                Some(r.episodes.into_iter().map(move |e| (s, e)))
+            })
+            .into_iter()
+            .flatten()
+            .filter(|k| by_number.contains_key(k))
+            .collect();
+        if keys.is_empty() {
+            out.unmatched_files.push(file.clone());
+        }
+        for k in keys {
+            claims.entry(k).or_default().push(file);
+        }
+    }
+    for (key, files) in &claims {
+        let entries = files.iter().map(|f| PackMatch {
+            episode: by_number[key].clone(),
+            file: (*f).clone(),
+            share_path: String::new(),
+        });
+        if files.len() == 1 {
+            out.matched.extend(entries)
+        } else {
+            out.ambiguous.extend(entries)
+        }
+    }
+    out.missing_episodes = by_number
+        .iter()
+        .filter(|(k, _)| !claims.contains_key(k))
+        .map(|(_, e)| (*e).clone())
+        .collect();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn episode(id: i64, season: i32, number: i32) -> PackEpisode {
+        PackEpisode {
+            id,
+            season_number: season,
+            episode_number: number,
+            name: None,
+        }
+    }
+
+    fn file(index: usize, path: &str) -> TorrentFile {
+        TorrentFile {
+            index,
+            path: path.into(),
+            size: 1000 + index as u64,
+        }
+    }
+
+    #[test]
+    fn a_pack_maps_files_to_episodes_in_scope() {
+        let episodes = [
+            episode(11, 1, 1),
+            episode(12, 1, 2),
+            episode(13, 1, 3),
+            episode(14, 1, 4),
+            episode(15, 1, 5),
+        ];
+        let files = [
+            file(0, "Show.S01/Show.S01E01.1080p.mkv"),
+            // One file, two episodes.
+            file(1, "Show.S01/Show.S01E02E03.1080p.mkv"),
+            // Two files claim episode 4: neither is picked.
+            file(2, "Show.S01/Show.S01E04.mkv"),
+            file(3, "Show.S01/Show.S01E04.REPACK.mkv"),
+            // Outside the season, a sample, and a subtitle: never matched.
+            file(4, "Show.S01/Show.S02E01.mkv"),
+            file(5, "Show.S01/Sample/Show.S01E05.sample.mkv"),
+            file(6, "Show.S01/Show.S01E05.srt"),
+        ];
+        let p = plan(&episodes, &files, Some(1));
+        let matched: Vec<(i64, usize)> = p
+            .matched
+            .iter()
+            .map(|m| (m.episode.id, m.file.index))
+            .collect();
+        assert_eq!(matched, [(11, 0), (12, 1), (13, 1)]);
+        let ambiguous: Vec<(i64, usize)> = p
+            .ambiguous
+            .iter()
+            .map(|m| (m.episode.id, m.file.index))
+            .collect();
+        assert_eq!(ambiguous, [(14, 2), (14, 3)]);
+        assert_eq!(p.unmatched_files, [files[4].clone()]);
+        assert_eq!(p.missing_episodes, [episodes[4].clone()]);
+    }
+
+    #[test]
+    fn a_bare_episode_number_takes_the_season_being_assigned() {
+        let episodes = [episode(21, 2, 1), episode(31, 3, 1)];
+        let files = [file(0, "E01 - Title.mkv")];
+        assert_eq!(plan(&episodes, &files, Some(3)).matched[0].episode.id, 31);
+        // A whole-show pack cannot tell which season a bare E01 is.
+        let whole = plan(&episodes, &files, None);
+        assert!(whole.matched.is_empty());
+        assert_eq!(whole.unmatched_files.len(), 1);
+    }
 
     fn ep(path: &str) -> Option<(Option<i32>, Vec<i32>)> {
         parse_episode(path).map(|e| (e.season, e.episodes))

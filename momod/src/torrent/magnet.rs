@@ -1,13 +1,58 @@
 //! Magnet links: `xt=urn:btih:` (40 hex or 32 base32 characters), `dn`, `tr` and `x.pe`
-//! peer hints, which librqbit ignores (its issue #494) and we pass as initial peers.
+//! peer hints, which librqbit ignores (its issue #494) and we pass as initial peers; and
+//! `InfoHash`, parsed once wherever a hash comes in.
 use std::fmt;
 use std::net::SocketAddr;
+use std::str::FromStr;
+
+use librqbit::dht::Id20;
+
+/// A BitTorrent v1 info hash, held as 40 lower-case hex characters: the one form stored,
+/// compared, logged and shown.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InfoHash(String);
+
+impl InfoHash {
+    /// 40 hex or 32 base32 (RFC 4648) characters, either case, surrounding spaces ignored.
+    pub fn parse(text: &str) -> Result<InfoHash, MagnetError> {
+        let s = text.trim();
+        if s.len() != 40 && s.len() != 32 {
+            return Err(MagnetError(format!(
+                "info hash `{s}` must be 40 hex or 32 base32 characters (it has {})",
+                s.len()
+            )));
+        }
+        // librqbit's Id20 reads hex, and base32 in upper case only.
+        let id = Id20::from_str(&s.to_ascii_uppercase()).map_err(|_| {
+            MagnetError(format!(
+                "info hash `{s}` is not valid {}",
+                if s.len() == 40 { "hex" } else { "base32" }
+            ))
+        })?;
+        Ok(InfoHash(id.as_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<Id20> for InfoHash {
+    fn from(id: Id20) -> InfoHash {
+        InfoHash(id.as_string())
+    }
+}
+
+impl fmt::Display for InfoHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// A parsed magnet link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Magnet {
-    /// Lower-case hex info hash (40 characters).
-    pub info_hash: String,
+    pub info_hash: InfoHash,
     pub name: Option<String>,
     pub trackers: Vec<String>,
     pub peers: Vec<SocketAddr>,
@@ -40,7 +85,7 @@ impl Magnet {
                         // v2-only (btmh) or other hashes: not something we can stream.
                         continue;
                     };
-                    let hex = parse_btih(hash)?;
+                    let hex = InfoHash::parse(hash)?;
                     if info_hash.as_ref().is_some_and(|h| h != &hex) {
                         return err("it has two different btih info hashes");
                     }
@@ -107,37 +152,6 @@ impl Magnet {
     }
 }
 
-/// 40 hex characters, or 32 base32 (RFC 4648) characters, to lower-case hex.
-fn parse_btih(s: &str) -> Result<String, MagnetError> {
-    let s = s.trim();
-    if s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Ok(s.to_ascii_lowercase());
-    }
-    if s.len() == 32 {
-        let mut bits: u64 = 0;
-        let mut nbits = 0;
-        let mut out = Vec::with_capacity(20);
-        for c in s.bytes() {
-            let v = match c.to_ascii_uppercase() {
-                c @ b'A'..=b'Z' => c - b'A',
-                c @ b'2'..=b'7' => c - b'2' + 26,
-                _ => return Err(MagnetError(format!("info hash `{s}` is not valid base32"))),
-            };
-            bits = (bits << 5) | u64::from(v);
-            nbits += 5;
-            if nbits >= 8 {
-                nbits -= 8;
-                out.push((bits >> nbits) as u8);
-            }
-        }
-        return Ok(out.iter().map(|b| format!("{b:02x}")).collect());
-    }
-    Err(MagnetError(format!(
-        "info hash `{s}` must be 40 hex or 32 base32 characters (it has {})",
-        s.len()
-    )))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,19 +161,28 @@ mod tests {
     #[test]
     fn hex_and_base32_give_the_same_hash() {
         let m = Magnet::parse(&format!("magnet:?xt=urn:btih:{}", HEX.to_uppercase())).unwrap();
-        assert_eq!(m.info_hash, HEX);
+        assert_eq!(m.info_hash.as_str(), HEX);
         // Base32 of the same 20 bytes.
         let b32 = "ZHQVOY7XELZD5GFCTXWN7LRUDOMNKMCW";
         assert_eq!(
             Magnet::parse(&format!("magnet:?xt=urn:btih:{b32}"))
                 .unwrap()
-                .info_hash,
+                .info_hash
+                .as_str(),
             HEX
         );
         assert_eq!(
             Magnet::parse(&format!("magnet:?xt=urn:btih:{}", b32.to_lowercase()))
                 .unwrap()
-                .info_hash,
+                .info_hash
+                .as_str(),
+            HEX
+        );
+        // Spaces around a pasted hash are forgiven; the form is always lower-case hex.
+        assert_eq!(
+            InfoHash::parse(&format!("  {}\n", HEX.to_uppercase()))
+                .unwrap()
+                .as_str(),
             HEX
         );
     }
@@ -194,8 +217,9 @@ mod tests {
         assert!(e("magnet:?dn=x").contains("no `xt=urn:btih:`"));
         assert!(e("magnet:?xt=urn:btih:1234").contains("40 hex or 32 base32"));
         assert!(
-            e("magnet:?xt=urn:btih:zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz").contains("40 hex")
+            e("magnet:?xt=urn:btih:zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz").contains("not valid hex")
         );
+        assert!(e("magnet:?xt=urn:btih:11111111111111111111111111111111").contains("base32"));
         assert!(e(&format!("magnet:?xt=urn:btih:{HEX}&x.pe=nohost")).contains("x.pe"));
         assert!(e(&format!("magnet:?xt=urn:btih:{HEX}&tr=ftp://x")).contains("tracker"));
         assert!(

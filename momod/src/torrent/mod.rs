@@ -1,5 +1,5 @@
 //! The torrent engine: the only module that speaks librqbit (pinned to 9.1.0; its API
-//! changes every major version). See `shared/notes/librqbit.md` for the traps handled here:
+//! changes every major version). `docs/librqbit.md` explains the traps handled here:
 //!
 //! - every open `FileStream` holds a permit of librqbit's blocking semaphore; with the default
 //!   8 permits the 9th stream deadlocks the download. We raise it to `WORKER_PERMITS` and cap
@@ -36,7 +36,7 @@ use tracing::{debug, info, warn};
 use crate::config::TorrentConfig;
 use crate::error::{Error, Result};
 
-pub use magnet::Magnet;
+pub use magnet::{InfoHash, Magnet};
 
 /// librqbit's blocking-section permits; each open stream holds one for its whole life.
 const WORKER_PERMITS: usize = 128;
@@ -55,20 +55,29 @@ pub struct TorrentFile {
 /// What a torrent holds, read from its metadata.
 #[derive(Debug, Clone)]
 pub struct Inspected {
-    pub info_hash: String,
+    pub info_hash: InfoHash,
     pub name: String,
     pub files: Vec<TorrentFile>,
     /// The .torrent, so adding afterwards needs no second metadata fetch.
     torrent_bytes: Bytes,
 }
 
+/// What the engine is doing with a torrent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineState {
+    /// Checking files or fetching metadata.
+    Initializing,
+    Live,
+    Paused,
+    Error,
+}
+
 /// A torrent's state for `torrent ls|get`.
 #[derive(Debug, Clone)]
 pub struct TorrentStatus {
-    pub info_hash: String,
+    pub info_hash: InfoHash,
     pub name: String,
-    /// "initializing", "live", "paused" or "error".
-    pub state: String,
+    pub state: EngineState,
     pub error: Option<String>,
     pub progress_bytes: u64,
     pub total_bytes: u64,
@@ -194,12 +203,12 @@ impl Engine {
                     (d.filename.to_vec().join("/"), d.len, attrs.padding)
                 }));
                 Ok(Inspected {
-                    info_hash: list.info_hash.as_string(),
+                    info_hash: list.info_hash.into(),
                     name: list
                         .info
                         .name()
                         .map(|n| n.into_owned())
-                        .unwrap_or_else(|| magnet.info_hash.clone()),
+                        .unwrap_or_else(|| magnet.info_hash.to_string()),
                     files,
                     torrent_bytes: list.torrent_bytes,
                 })
@@ -258,8 +267,8 @@ impl Engine {
         }
     }
 
-    fn handle(&self, info_hash: &str) -> Option<Arc<ManagedTorrent>> {
-        let id = TorrentIdOrHash::try_from(info_hash).ok()?;
+    fn handle(&self, info_hash: &InfoHash) -> Option<Arc<ManagedTorrent>> {
+        let id = TorrentIdOrHash::try_from(info_hash.as_str()).ok()?;
         self.session.get(id)
     }
 
@@ -267,7 +276,7 @@ impl Engine {
     /// engine lost it, resuming it if idle, and selecting the file so its pieces are fetched.
     pub async fn open(
         &self,
-        info_hash: &str,
+        info_hash: &InfoHash,
         magnet: &str,
         index: usize,
         offset: u64,
@@ -312,12 +321,12 @@ impl Engine {
             .seek(SeekFrom::Start(offset))
             .await
             .map_err(|e| Error::Internal(format!("seek in torrent stream: {e}")))?;
-        self.touch(info_hash, 1);
+        self.touch(info_hash.as_str(), 1);
         Ok(Reader {
             stream,
             _permit: permit,
             _activity: ActivityGuard {
-                hash: info_hash.to_string(),
+                hash: info_hash.as_str().to_string(),
                 activity: self.activity.clone(),
             },
             read_timeout: deadline,
@@ -330,7 +339,7 @@ impl Engine {
     async fn prepare(
         &self,
         handle: &Arc<ManagedTorrent>,
-        info_hash: &str,
+        info_hash: &InfoHash,
         index: usize,
         deadline: Duration,
     ) -> Result<()> {
@@ -419,18 +428,18 @@ impl Engine {
         out
     }
 
-    pub fn status(&self, info_hash: &str) -> Option<TorrentStatus> {
+    pub fn status(&self, info_hash: &InfoHash) -> Option<TorrentStatus> {
         self.handle(info_hash).map(|t| self.status_of(&t))
     }
 
     fn status_of(&self, t: &ManagedTorrent) -> TorrentStatus {
         let stats = t.stats();
-        let hash = t.info_hash().as_string();
+        let hash = InfoHash::from(t.info_hash());
         let state = match stats.state {
-            TorrentStatsState::Initializing { .. } => "initializing",
-            TorrentStatsState::Live => "live",
-            TorrentStatsState::Paused => "paused",
-            TorrentStatsState::Error => "error",
+            TorrentStatsState::Initializing { .. } => EngineState::Initializing,
+            TorrentStatsState::Live => EngineState::Live,
+            TorrentStatsState::Paused => EngineState::Paused,
+            TorrentStatsState::Error => EngineState::Error,
         };
         let (peers, down, up) = stats
             .live
@@ -452,13 +461,13 @@ impl Engine {
             .activity
             .lock()
             .expect("activity lock")
-            .get(&hash)
+            .get(hash.as_str())
             .map(|a| a.open_streams)
             .unwrap_or(0);
         TorrentStatus {
-            name: t.name().unwrap_or_else(|| hash.clone()),
+            name: t.name().unwrap_or_else(|| hash.to_string()),
             info_hash: hash,
-            state: state.into(),
+            state,
             error: stats.error,
             progress_bytes: have,
             total_bytes: total,
@@ -469,7 +478,7 @@ impl Engine {
         }
     }
 
-    pub async fn pause(&self, info_hash: &str) -> Result<()> {
+    pub async fn pause(&self, info_hash: &InfoHash) -> Result<()> {
         let t = self
             .handle(info_hash)
             .ok_or_else(|| not_managed(info_hash))?;
@@ -479,7 +488,7 @@ impl Engine {
         Ok(())
     }
 
-    pub async fn resume(&self, info_hash: &str) -> Result<()> {
+    pub async fn resume(&self, info_hash: &InfoHash) -> Result<()> {
         let t = self
             .handle(info_hash)
             .ok_or_else(|| not_managed(info_hash))?;
@@ -487,12 +496,12 @@ impl Engine {
             self.session.unpause(&t).await.map_err(engine_error)?;
         }
         // A manual resume counts as activity, or the idle loop would pause it again at once.
-        self.touch(info_hash, 0);
+        self.touch(info_hash.as_str(), 0);
         Ok(())
     }
 
     /// Removes the torrent and the data it downloaded. Missing is not an error.
-    pub async fn remove(&self, info_hash: &str) -> Result<bool> {
+    pub async fn remove(&self, info_hash: &InfoHash) -> Result<bool> {
         let Some(t) = self.handle(info_hash) else {
             return Ok(false);
         };
@@ -503,7 +512,7 @@ impl Engine {
         self.activity
             .lock()
             .expect("activity lock")
-            .remove(info_hash);
+            .remove(info_hash.as_str());
         Ok(true)
     }
 
@@ -567,7 +576,7 @@ impl Drop for ActivityGuard {
 fn inspected(handle: &ManagedTorrent) -> Result<Inspected> {
     handle
         .with_metadata(|m| Inspected {
-            info_hash: handle.info_hash().as_string(),
+            info_hash: handle.info_hash().into(),
             name: handle
                 .name()
                 .unwrap_or_else(|| handle.info_hash().as_string()),
@@ -592,7 +601,7 @@ fn list_files(files: impl Iterator<Item = (String, u64, bool)>) -> Vec<TorrentFi
         .collect()
 }
 
-fn not_managed(hash: &str) -> Error {
+fn not_managed(hash: &InfoHash) -> Error {
     Error::NotFound(format!(
         "torrent {hash} is not in the engine (see `momoctl torrent ls`)"
     ))

@@ -4,13 +4,17 @@
 //! Listings and HEAD never open a source. A GET opens the file's source; reads hand
 //! dav-server at most what it asks for and fail rather than come up short, because
 //! dav-server pads a short body with zeros.
+//!
+//! Shutdown drains: the listener closes, each connection finishes the response it is
+//! sending (and takes no new request), and whatever is still open after the grace period is
+//! cut, so the engine behind the streams can stop cleanly.
 mod propfind;
 
 use std::convert::Infallible;
 use std::io::SeekFrom;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use dav_server::body::Body;
@@ -32,8 +36,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
+use crate::library::model::SourceFile;
 use crate::torrent::{Engine, Reader};
-use crate::vfs::{FileNode, Node, Source, Vfs};
+use crate::vfs::{FileNode, Node, Vfs};
 
 /// Bytes per `read_bytes` call: dav-server's 16 KiB default means 65,536 calls per GiB.
 const READ_BUF_SIZE: usize = 256 * 1024;
@@ -44,13 +49,15 @@ pub struct Credentials {
     pub password: String,
 }
 
-/// Serves the share on `listener` until `shutdown` turns true.
+/// Serves the share on `listener` until `shutdown` turns true, then drains: open responses
+/// get up to `grace` to finish before they are cut.
 pub async fn serve(
     listener: TcpListener,
     vfs: Arc<Vfs>,
     engine: Arc<Engine>,
     credentials: Option<Credentials>,
     mut shutdown: watch::Receiver<bool>,
+    grace: Duration,
 ) {
     let dav = DavHandler::builder()
         .filesystem(Box::new(LibraryFs {
@@ -67,6 +74,8 @@ pub async fn serve(
         vfs,
         credentials,
     });
+    // Every connection task, so shutdown can wait for them (and cut the stragglers).
+    let mut connections = tokio::task::JoinSet::new();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -76,25 +85,57 @@ pub async fn serve(
                     continue;
                 }
             },
+            // Reap finished connections as we go.
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             _ = shutdown.wait_for(|stop| *stop) => break,
         };
         // PROPFIND answers are streamed in small pieces; with Nagle on, each waits for the
         // client's delayed ACK (~40 ms).
         let _ = stream.set_nodelay(true);
         let front = front.clone();
-        tokio::spawn(async move {
+        let mut stop = shutdown.clone();
+        connections.spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let front = front.clone();
                 async move { Ok::<_, Infallible>(front.handle(req, peer).await) }
             });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            let ended = tokio::select! {
+                ended = conn.as_mut() => ended,
+                // (The watch guard must not live across the await below: it is not Send.)
+                () = async { let _ = stop.wait_for(|stop| *stop).await; } => {
+                    // Finish the response in flight; an idle keep-alive connection closes.
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
             // Errors here are mostly players hanging up mid-body: routine.
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
+            if let Err(e) = ended {
                 debug!(%peer, "WebDAV connection ended: {e}");
             }
         });
+    }
+    // New connections are refused from here on.
+    drop(listener);
+    if !connections.is_empty() {
+        info!(
+            connections = connections.len(),
+            grace_s = grace.as_secs_f32(),
+            "WebDAV: letting open responses finish"
+        );
+    }
+    let drained = tokio::time::timeout(grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        warn!(
+            connections = connections.len(),
+            "WebDAV: cutting responses still open after the grace period (shutdown_grace_s)"
+        );
+        connections.shutdown().await;
     }
     info!("WebDAV stopped");
 }
@@ -404,10 +445,10 @@ async fn open_source(
     file: Arc<FileNode>,
     engine: &Arc<Engine>,
 ) -> Result<Box<dyn DavFile>, FsError> {
-    let backing = match &file.source {
-        Source::Local { path } => {
+    let backing = match &file.file {
+        SourceFile::Local { path } => {
             let handle = tokio::fs::File::open(path).await.map_err(|e| {
-                warn!(path = %path.display(), "local source cannot be opened: {e}");
+                warn!(%path, "local source cannot be opened: {e}");
                 match e.kind() {
                     std::io::ErrorKind::NotFound => FsError::NotFound,
                     std::io::ErrorKind::PermissionDenied => FsError::Forbidden,
@@ -418,13 +459,13 @@ async fn open_source(
                 && meta.len() != file.size
             {
                 warn!(
-                    path = %path.display(), recorded = file.size, actual = meta.len(),
+                    %path, recorded = file.size, actual = meta.len(),
                     "local source changed size since it was assigned; assign it again"
                 );
             }
             Backing::Local(handle)
         }
-        Source::Torrent { .. } => Backing::Torrent {
+        SourceFile::Torrent { .. } => Backing::Torrent {
             engine: engine.clone(),
             reader: None,
         },
@@ -436,7 +477,7 @@ async fn open_source(
     }))
 }
 
-/// Where a file's bytes come from.
+/// The open handle on a file's bytes.
 enum Backing {
     Local(tokio::fs::File),
     /// The stream opens on the first read, at the current position; dropping the file (the
@@ -478,18 +519,18 @@ impl ShareFile {
                 Ok(buf.freeze())
             }
             Backing::Torrent { engine, reader } => {
-                let Source::Torrent {
+                let SourceFile::Torrent {
                     info_hash,
                     magnet,
-                    file_index,
+                    index,
                     ..
-                } = &self.node.source
+                } = &self.node.file
                 else {
                     return Err(FsError::GeneralFailure);
                 };
                 if reader.is_none() {
                     let opened = engine
-                        .open(info_hash, magnet, *file_index as usize, self.pos)
+                        .open(info_hash, magnet, *index, self.pos)
                         .await
                         .map_err(|e| {
                             warn!(file = %name, "cannot stream from the torrent: {e}");

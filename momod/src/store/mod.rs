@@ -1,6 +1,21 @@
-//! The SQLite database: a small connection pool (WAL, foreign keys on, busy timeout),
-//! migrations embedded from the top-level `migrations/` and run at start, and `run` to call
-//! diesel off the async runtime.
+//! The store: the only module that knows tables, rows, SQL and transactions. Everything
+//! else asks it for domain types (`library::model`) and hands it domain types to write.
+//!
+//! - `media`: movies, shows, seasons, episodes.
+//! - `assignments`: which file plays each item (one active per item).
+//! - `share`: the read model the share's tree is built from.
+//!
+//! SQLite underneath: a small connection pool (WAL, foreign keys on, busy timeout),
+//! migrations embedded from the top-level `migrations/` and applied at start, every call run
+//! off the async runtime, every write one IMMEDIATE transaction. Queries use diesel's DSL
+//! (or plain SQL that PostgreSQL also reads) so the backend could change behind this module.
+mod assignments;
+mod media;
+mod schema;
+mod share;
+
+pub use media::NewShowRecord;
+pub use share::{ShareEpisode, ShareMovie, ShareRows, ShareSource};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,16 +54,16 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
 }
 
 #[derive(Clone)]
-pub struct Db {
+pub struct Store {
     pool: Pool<ConnectionManager<SqliteConnection>>,
     /// Bumped after every committed write; caches derived from the database (the share's
     /// tree) compare it to know they are stale.
     generation: Arc<AtomicU64>,
 }
 
-impl Db {
+impl Store {
     /// Opens (creating if needed) `<data_dir>/library.db` and applies pending migrations.
-    pub fn open(data_dir: &Path) -> anyhow::Result<Db> {
+    pub fn open(data_dir: &Path) -> anyhow::Result<Store> {
         let path = data_dir.join(DB_FILE);
         let url = path.to_str().context("data dir path is not UTF-8")?;
         // One connection first: WAL mode (persistent) and the schema, before the pool opens more.
@@ -73,14 +88,14 @@ impl Db {
             .connection_customizer(Box::new(Pragmas))
             .build(ConnectionManager::<SqliteConnection>::new(url))
             .with_context(|| format!("cannot open database {}", path.display()))?;
-        Ok(Db {
+        Ok(Store {
             pool,
             generation: Arc::new(AtomicU64::new(0)),
         })
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool.
-    pub async fn run<T, F>(&self, f: F) -> Result<T>
+    async fn run<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut SqliteConnection) -> Result<T> + Send + 'static,
@@ -99,7 +114,7 @@ impl Db {
     /// Like `run`, inside one IMMEDIATE transaction: it takes the write lock up front, so
     /// concurrent writers wait on busy_timeout instead of failing at the read→write upgrade,
     /// and an error anywhere rolls everything back.
-    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut SqliteConnection) -> Result<T> + Send + 'static,
@@ -115,12 +130,29 @@ impl Db {
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
     }
+
+    /// Moves the WAL into the main file. Called last at shutdown (after every reader and
+    /// writer stopped), so a backup that copies `library.db` alone has everything.
+    pub async fn checkpoint(&self) {
+        let result = self
+            .run(|conn| {
+                conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?;
+                Ok(())
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::warn!("database checkpoint at shutdown: {e}");
+        }
+    }
 }
 
 /// Seconds since the Unix epoch.
-pub fn now() -> i64 {
+fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,250 @@
+//! Translation between protobuf messages and the library's domain types, in one place. No
+//! rules here: only field mapping and the checks protobuf cannot express (a missing
+//! message, an unknown enum value, a negative index).
+use momo_proto::v1 as pb;
+use tonic::Status;
+
+use crate::library::model::{
+    Assignment, EpisodeDetail, FileChoice, Item, ItemKind, Labels, MediaKind, Movie, PackEpisode,
+    PackMatch, PackReport, ShowDetail, ShowSummary, TorrentUser, TorrentView,
+};
+use crate::library::{RefreshReport, SearchResult};
+use crate::torrent::{InfoHash, Inspected, TorrentFile};
+
+// ---------------------------------------------------------------------- requests
+
+pub fn item(r: Option<pb::ItemRef>) -> Result<Item, Status> {
+    let r = r.ok_or_else(|| Status::invalid_argument("say which movie or episode"))?;
+    match pb::ItemKind::try_from(r.kind) {
+        Ok(pb::ItemKind::Movie) => Ok(Item::Movie(r.id)),
+        Ok(pb::ItemKind::Episode) => Ok(Item::Episode(r.id)),
+        _ => Err(Status::invalid_argument(
+            "item kind must be movie or episode",
+        )),
+    }
+}
+
+pub fn media_kind(kind: i32) -> Result<MediaKind, Status> {
+    match pb::MediaKind::try_from(kind) {
+        Ok(pb::MediaKind::Movie) => Ok(MediaKind::Movie),
+        Ok(pb::MediaKind::Show) => Ok(MediaKind::Show),
+        _ => Err(Status::invalid_argument(
+            "search kind must be movie or show",
+        )),
+    }
+}
+
+pub fn info_hash(text: &str) -> Result<InfoHash, Status> {
+    InfoHash::parse(text).map_err(|e| Status::invalid_argument(e.0))
+}
+
+pub fn file_choice(path: Option<String>, index: Option<i32>) -> Result<FileChoice, Status> {
+    match (path, index) {
+        (Some(_), Some(_)) => Err(Status::invalid_argument(
+            "give a file path or an index, not both",
+        )),
+        (Some(p), None) => Ok(FileChoice::Path(p)),
+        (None, Some(i)) => usize::try_from(i)
+            .map(FileChoice::Index)
+            .map_err(|_| Status::invalid_argument(format!("file index {i} is negative"))),
+        (None, None) => Ok(FileChoice::Auto),
+    }
+}
+
+pub fn labels(resolution: Option<String>, source: Option<String>) -> Labels {
+    Labels {
+        resolution,
+        release: source,
+    }
+}
+
+// ---------------------------------------------------------------------- replies
+
+pub fn item_ref(item: Item) -> pb::ItemRef {
+    let kind = match item.kind() {
+        ItemKind::Movie => pb::ItemKind::Movie,
+        ItemKind::Episode => pb::ItemKind::Episode,
+    };
+    pb::ItemRef {
+        kind: kind as i32,
+        id: item.id(),
+    }
+}
+
+pub fn movie(m: Movie) -> pb::Movie {
+    pb::Movie {
+        id: m.id,
+        tmdb_id: m.tmdb_id,
+        title: m.title,
+        year: m.year,
+        assigned: m.assigned,
+    }
+}
+
+/// Counts are u32 on the wire; a library never holds four billion episodes.
+fn count(n: i64) -> u32 {
+    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+}
+
+pub fn show_summary(s: ShowSummary) -> pb::Show {
+    pb::Show {
+        id: s.id,
+        tmdb_id: s.tmdb_id,
+        title: s.title,
+        year: s.year,
+        seasons: Vec::new(),
+        season_count: count(s.season_count),
+        episode_count: count(s.episode_count),
+        assigned_count: count(s.assigned_count),
+    }
+}
+
+pub fn show_detail(d: ShowDetail) -> pb::Show {
+    pb::Show {
+        seasons: d
+            .seasons
+            .into_iter()
+            .map(|s| pb::Season {
+                id: s.id,
+                season_number: s.season_number,
+                episodes: s.episodes.into_iter().map(episode).collect(),
+            })
+            .collect(),
+        ..show_summary(d.summary)
+    }
+}
+
+fn episode(e: EpisodeDetail) -> pb::Episode {
+    pb::Episode {
+        id: e.id,
+        episode_number: e.episode_number,
+        name: e.name,
+        air_date: e.air_date,
+        assigned: e.assigned,
+    }
+}
+
+pub fn refresh(r: RefreshReport) -> pb::RefreshShowResponse {
+    pb::RefreshShowResponse {
+        show: Some(show_detail(r.show)),
+        added_seasons: r.added_seasons,
+        added_episodes: r.added_episodes,
+        updated_episodes: r.updated_episodes,
+    }
+}
+
+pub fn search_result(r: SearchResult) -> pb::SearchResult {
+    pb::SearchResult {
+        tmdb_id: r.hit.tmdb_id,
+        title: r.hit.title,
+        year: r.hit.year,
+        original_title: r.hit.original_title,
+        in_library: r.in_library,
+    }
+}
+
+pub fn assignment(a: Assignment) -> pb::Assignment {
+    let (info_hash, file_index) = match &a.file {
+        crate::library::model::SourceFile::Torrent {
+            info_hash, index, ..
+        } => (
+            Some(info_hash.to_string()),
+            Some(i32::try_from(*index).unwrap_or(i32::MAX)),
+        ),
+        crate::library::model::SourceFile::Local { .. } => (None, None),
+    };
+    pb::Assignment {
+        id: a.id,
+        item: Some(item_ref(a.item)),
+        source_kind: a.file.kind().as_str().to_string(),
+        file_path: a.file.path().to_string(),
+        file_size: a.size,
+        info_hash,
+        file_index,
+        resolution: a.labels.resolution,
+        source: a.labels.release,
+        created_at: a.created_at,
+        share_path: a.share_path,
+        replaced_id: a.replaced_id,
+    }
+}
+
+pub fn torrent_file(f: TorrentFile) -> pb::TorrentFile {
+    pb::TorrentFile {
+        index: i32::try_from(f.index).unwrap_or(i32::MAX),
+        path: f.path,
+        size: f.size,
+    }
+}
+
+pub fn torrent_files(i: Inspected) -> pb::TorrentFilesResponse {
+    pb::TorrentFilesResponse {
+        info_hash: i.info_hash.to_string(),
+        name: i.name,
+        files: i.files.into_iter().map(torrent_file).collect(),
+    }
+}
+
+fn episode_ref(e: PackEpisode) -> pb::EpisodeRef {
+    pb::EpisodeRef {
+        id: e.id,
+        season_number: e.season_number,
+        episode_number: e.episode_number,
+        name: e.name,
+    }
+}
+
+fn pack_match(m: PackMatch) -> pb::PackMatch {
+    pb::PackMatch {
+        episode: Some(episode_ref(m.episode)),
+        file: Some(torrent_file(m.file)),
+        share_path: m.share_path,
+    }
+}
+
+pub fn pack_report(r: PackReport) -> pb::PackReport {
+    pb::PackReport {
+        info_hash: r.info_hash.to_string(),
+        name: r.name,
+        dry_run: r.dry_run,
+        matched: r.matched.into_iter().map(pack_match).collect(),
+        unmatched_files: r.unmatched_files.into_iter().map(torrent_file).collect(),
+        missing_episodes: r.missing_episodes.into_iter().map(episode_ref).collect(),
+        ambiguous: r.ambiguous.into_iter().map(pack_match).collect(),
+    }
+}
+
+fn used_by(u: TorrentUser) -> pb::UsedBy {
+    pb::UsedBy {
+        item: Some(item_ref(u.item)),
+        share_path: u.share_path,
+        file_path: u.file_path,
+    }
+}
+
+pub fn torrent(t: TorrentView) -> pb::Torrent {
+    let used_by = t.used_by.into_iter().map(used_by).collect();
+    let state = t.state.as_str().to_string();
+    match t.engine {
+        Some(s) => pb::Torrent {
+            info_hash: s.info_hash.to_string(),
+            name: s.name,
+            state,
+            error: s.error,
+            progress_bytes: s.progress_bytes,
+            total_bytes: s.total_bytes,
+            peers: s.peers,
+            download_bps: s.download_bps,
+            upload_bps: s.upload_bps,
+            open_streams: u32::try_from(s.open_streams).unwrap_or(u32::MAX),
+            used_by,
+        },
+        None => pb::Torrent {
+            info_hash: t.info_hash.to_string(),
+            name: t.info_hash.to_string(),
+            state,
+            used_by,
+            ..Default::default()
+        },
+    }
+}

@@ -1,0 +1,393 @@
+//! Movies and shows: adding them from TMDB (or by title), listing, removing, refreshing.
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Library;
+use super::model::{Counts, MediaKind, Movie, SeasonFilter, ShowDetail, ShowSummary};
+use crate::error::{Error, Result};
+use crate::store::NewShowRecord;
+use crate::tmdb::{EpisodeInfo, SearchHit, SeasonInfo, ShowInfo};
+
+pub enum NewMovie {
+    Tmdb(i64),
+    Manual { title: String, year: Option<i32> },
+}
+
+pub enum NewShow {
+    /// From TMDB: only `seasons` when not empty (else every regular season), plus season 0
+    /// when `specials`.
+    Tmdb {
+        tmdb_id: i64,
+        seasons: Vec<i32>,
+        specials: bool,
+    },
+    /// Without TMDB: seasons of placeholder episodes, as (season number, episode count).
+    Manual {
+        title: String,
+        year: Option<i32>,
+        seasons: Vec<(i32, i32)>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct RefreshReport {
+    pub show: ShowDetail,
+    pub added_seasons: u32,
+    pub added_episodes: u32,
+    pub updated_episodes: u32,
+}
+
+pub struct SearchResult {
+    pub hit: SearchHit,
+    pub in_library: bool,
+}
+
+impl Library {
+    // ------------------------------------------------------------------ movies
+
+    pub async fn add_movie(&self, new: NewMovie) -> Result<Movie> {
+        let (tmdb_id, title, year) = match new {
+            NewMovie::Tmdb(id) => {
+                check_tmdb_id(id)?;
+                self.refuse_existing(MediaKind::Movie, id).await?;
+                let info = self.tmdb.movie(id).await?;
+                (Some(id), info.title, info.year)
+            }
+            NewMovie::Manual { title, year } => (None, check_title(&title)?, check_year(year)?),
+        };
+        self.store.insert_movie(tmdb_id, title, year).await
+    }
+
+    /// AlreadyExists when a movie or show with this TMDB id is in the library, checked
+    /// before asking TMDB anything.
+    async fn refuse_existing(&self, kind: MediaKind, tmdb_id: i64) -> Result<()> {
+        match self.store.id_by_tmdb(kind, tmdb_id).await? {
+            Some(id) => Err(Error::AlreadyExists(format!(
+                "{} with TMDB id {tmdb_id} is already in the library (id {id})",
+                kind.noun()
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    pub async fn list_movies(&self) -> Result<Vec<Movie>> {
+        self.store.movies(None).await
+    }
+
+    pub async fn get_movie(&self, id: i64) -> Result<Movie> {
+        self.store
+            .movies(Some(id))
+            .await?
+            .pop()
+            .ok_or_else(|| movie_not_found(id))
+    }
+
+    /// Removes the movie and its sources.
+    pub async fn remove_movie(&self, id: i64) -> Result<Movie> {
+        self.store
+            .delete_movie(id)
+            .await?
+            .ok_or_else(|| movie_not_found(id))
+    }
+
+    // ------------------------------------------------------------------ shows
+
+    pub async fn add_show(&self, new: NewShow) -> Result<ShowDetail> {
+        let (record, seasons) = match new {
+            NewShow::Tmdb {
+                tmdb_id,
+                seasons,
+                specials,
+            } => {
+                check_tmdb_id(tmdb_id)?;
+                let filter = SeasonFilter {
+                    only: check_season_list(&seasons)?,
+                    specials,
+                };
+                self.refuse_existing(MediaKind::Show, tmdb_id).await?;
+                let info = self.tmdb.show(tmdb_id).await?;
+                let wanted = wanted_seasons(&info, &filter)?;
+                let fetched = self.fetch_seasons(tmdb_id, &wanted).await?;
+                let record = NewShowRecord {
+                    tmdb_id: Some(tmdb_id),
+                    title: info.title,
+                    year: info.year,
+                    filter,
+                };
+                (record, fetched)
+            }
+            NewShow::Manual {
+                title,
+                year,
+                seasons,
+            } => {
+                let record = NewShowRecord {
+                    tmdb_id: None,
+                    title: check_title(&title)?,
+                    year: check_year(year)?,
+                    filter: SeasonFilter::default(),
+                };
+                let seasons = placeholder_seasons(&seasons)?;
+                let filter = SeasonFilter {
+                    specials: seasons.iter().any(|s| s.season_number == 0),
+                    ..record.filter
+                };
+                (NewShowRecord { filter, ..record }, seasons)
+            }
+        };
+        let id = self.store.insert_show(record, seasons).await?;
+        self.get_show(id).await
+    }
+
+    /// Fetches the seasons one after another (the rate limiter paces them anyway); any
+    /// failure fails the whole operation before anything is written.
+    async fn fetch_seasons(&self, tmdb_id: i64, wanted: &[i32]) -> Result<Vec<SeasonInfo>> {
+        let mut out = Vec::with_capacity(wanted.len());
+        for &n in wanted {
+            out.push(self.tmdb.season(tmdb_id, n).await?);
+        }
+        Ok(out)
+    }
+
+    pub async fn list_shows(&self) -> Result<Vec<ShowSummary>> {
+        self.store.show_summaries().await
+    }
+
+    pub async fn get_show(&self, id: i64) -> Result<ShowDetail> {
+        self.store.show(id).await?.ok_or_else(|| show_not_found(id))
+    }
+
+    /// Removes the show with its seasons, episodes and their sources.
+    pub async fn remove_show(&self, id: i64) -> Result<ShowDetail> {
+        self.store
+            .delete_show(id)
+            .await?
+            .ok_or_else(|| show_not_found(id))
+    }
+
+    /// Adds seasons and episodes TMDB has gained, updates names and air dates that changed;
+    /// never removes a season or an episode (and so never drops a source).
+    pub async fn refresh_show(&self, id: i64) -> Result<RefreshReport> {
+        let (tmdb_id, filter) = self
+            .store
+            .show_origin(id)
+            .await?
+            .ok_or_else(|| show_not_found(id))?;
+        let Some(tmdb_id) = tmdb_id else {
+            return Err(Error::FailedPrecondition(format!(
+                "show {id} was added by title, without TMDB: there is nothing to refresh it from"
+            )));
+        };
+        let info = self.tmdb.show(tmdb_id).await?;
+        // Seasons the user asked for that TMDB no longer lists are skipped, not an error.
+        let wanted: Vec<i32> = info
+            .seasons
+            .iter()
+            .copied()
+            .filter(|n| filter.wants(*n))
+            .collect();
+        let fetched = self.fetch_seasons(tmdb_id, &wanted).await?;
+        let (added_seasons, added_episodes, updated_episodes) = self
+            .store
+            .refresh_show(id, info.title, info.year, fetched)
+            .await?;
+        Ok(RefreshReport {
+            show: self.get_show(id).await?,
+            added_seasons,
+            added_episodes,
+            updated_episodes,
+        })
+    }
+
+    // ------------------------------------------------------------------ search, counts
+
+    pub async fn search(
+        &self,
+        kind: MediaKind,
+        query: &str,
+        year: Option<i32>,
+    ) -> Result<Vec<SearchResult>> {
+        let query = query.trim();
+        if query.is_empty() {
+            return Err(Error::InvalidArgument("search text is empty".into()));
+        }
+        let year = check_year(year)?;
+        let endpoint = match kind {
+            MediaKind::Movie => "movie",
+            MediaKind::Show => "tv",
+        };
+        let hits = self.tmdb.search(endpoint, query, year).await?;
+        let ids: Vec<i64> = hits.iter().map(|h| h.tmdb_id).collect();
+        let known = self.store.known_tmdb_ids(kind, ids).await?;
+        Ok(hits
+            .into_iter()
+            .map(|hit| SearchResult {
+                in_library: known.contains(&hit.tmdb_id),
+                hit,
+            })
+            .collect())
+    }
+
+    pub async fn counts(&self) -> Result<Counts> {
+        self.store.counts().await
+    }
+}
+
+// ---------------------------------------------------------------------- rules
+
+fn check_tmdb_id(id: i64) -> Result<()> {
+    if id <= 0 {
+        return Err(Error::InvalidArgument(format!(
+            "TMDB id must be a positive number, not {id}"
+        )));
+    }
+    Ok(())
+}
+
+fn check_title(title: &str) -> Result<String> {
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(Error::InvalidArgument("title is empty".into()));
+    }
+    Ok(title.to_string())
+}
+
+fn check_year(year: Option<i32>) -> Result<Option<i32>> {
+    match year {
+        Some(y) if !(1800..=2300).contains(&y) => Err(Error::InvalidArgument(format!(
+            "year {y} is not plausible (1800–2300)"
+        ))),
+        y => Ok(y),
+    }
+}
+
+/// `--seasons 1,3`: None when empty (every season).
+fn check_season_list(seasons: &[i32]) -> Result<Option<BTreeSet<i32>>> {
+    if let Some(bad) = seasons.iter().find(|n| **n < 0) {
+        return Err(Error::InvalidArgument(format!(
+            "season numbers start at 0, not {bad}"
+        )));
+    }
+    Ok((!seasons.is_empty()).then(|| seasons.iter().copied().collect()))
+}
+
+/// The seasons to store: those the filter wants, each of which must exist on TMDB when the
+/// filter names it.
+fn wanted_seasons(info: &ShowInfo, filter: &SeasonFilter) -> Result<Vec<i32>> {
+    let has: BTreeSet<i32> = info.seasons.iter().copied().collect();
+    if let Some(only) = &filter.only
+        && let Some(missing) = only.iter().find(|n| !has.contains(n))
+    {
+        let list = has
+            .iter()
+            .map(i32::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(Error::NotFound(format!(
+            "TMDB show {} ({}) has no season {missing}; it has seasons {list}",
+            info.tmdb_id, info.title
+        )));
+    }
+    Ok(has.into_iter().filter(|n| filter.wants(*n)).collect())
+}
+
+/// `show add --title … --episodes 1:7,2:13`: seasons of unnamed episodes.
+fn placeholder_seasons(sizes: &[(i32, i32)]) -> Result<Vec<SeasonInfo>> {
+    let mut numbers = BTreeMap::new();
+    for &(season, count) in sizes {
+        if !(0..=1000).contains(&season) || !(1..=5000).contains(&count) {
+            return Err(Error::InvalidArgument(format!(
+                "season {season} with {count} episodes: season numbers go from 0, episode counts from 1"
+            )));
+        }
+        if numbers.insert(season, count).is_some() {
+            return Err(Error::InvalidArgument(format!(
+                "season {season} given twice"
+            )));
+        }
+    }
+    Ok(numbers
+        .into_iter()
+        .map(|(season_number, count)| SeasonInfo {
+            season_number,
+            episodes: (1..=count)
+                .map(|n| EpisodeInfo {
+                    episode_number: n,
+                    name: None,
+                    air_date: None,
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+fn movie_not_found(id: i64) -> Error {
+    super::model::Item::Movie(id).not_found()
+}
+
+fn show_not_found(id: i64) -> Error {
+    Error::NotFound(format!(
+        "no show with id {id} in the library (see `momoctl show ls`)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(seasons: &[i32]) -> ShowInfo {
+        ShowInfo {
+            tmdb_id: 1,
+            title: "T".into(),
+            year: None,
+            seasons: seasons.to_vec(),
+        }
+    }
+
+    fn filter(only: Option<&[i32]>, specials: bool) -> SeasonFilter {
+        SeasonFilter {
+            only: only.map(|o| o.iter().copied().collect()),
+            specials,
+        }
+    }
+
+    #[test]
+    fn season_selection() {
+        let i = info(&[0, 1, 2, 3]);
+        assert_eq!(
+            wanted_seasons(&i, &filter(None, false)).unwrap(),
+            vec![1, 2, 3]
+        );
+        assert_eq!(
+            wanted_seasons(&i, &filter(None, true)).unwrap(),
+            vec![0, 1, 2, 3]
+        );
+        assert_eq!(
+            wanted_seasons(&i, &filter(Some(&[1, 3]), false)).unwrap(),
+            vec![1, 3]
+        );
+        assert_eq!(
+            wanted_seasons(&i, &filter(Some(&[1, 3]), true)).unwrap(),
+            vec![0, 1, 3]
+        );
+        let err = wanted_seasons(&i, &filter(Some(&[9]), false))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no season 9"), "{err}");
+    }
+
+    #[test]
+    fn placeholder_seasons_are_checked() {
+        let s = placeholder_seasons(&[(2, 3), (0, 1)]).unwrap();
+        assert_eq!(
+            s.iter()
+                .map(|s| (s.season_number, s.episodes.len()))
+                .collect::<Vec<_>>(),
+            vec![(0, 1), (2, 3)]
+        );
+        assert!(placeholder_seasons(&[(1, 2), (1, 3)]).is_err());
+        assert!(placeholder_seasons(&[(-1, 2)]).is_err());
+        assert!(placeholder_seasons(&[(1, 0)]).is_err());
+        assert!(check_season_list(&[1, -2]).is_err());
+        assert_eq!(check_season_list(&[]).unwrap(), None);
+    }
+}

@@ -1,0 +1,129 @@
+//! The read model the share's tree is built from: every item with an active source, with
+//! the names its path is made of. One query per kind; nothing here touches a source.
+use diesel::prelude::*;
+
+use super::Store;
+use super::assignments::{SOURCE_COLS, SourceRow, source_file};
+use super::schema::{assignments, episodes, movies, seasons, shows};
+use crate::error::Result;
+use crate::library::model::SourceFile;
+
+/// An active source as the share needs it.
+#[derive(Debug, Clone)]
+pub struct ShareSource {
+    pub assignment_id: i64,
+    pub file: SourceFile,
+    pub size: u64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ShareMovie {
+    pub id: i64,
+    pub tmdb_id: Option<i64>,
+    pub title: String,
+    pub year: Option<i32>,
+    pub source: ShareSource,
+}
+
+#[derive(Debug, Clone)]
+pub struct ShareEpisode {
+    pub show_id: i64,
+    pub show_tmdb_id: Option<i64>,
+    pub show_title: String,
+    pub show_year: Option<i32>,
+    pub season_number: i32,
+    pub episode_id: i64,
+    pub episode_number: i32,
+    pub name: Option<String>,
+    pub source: ShareSource,
+}
+
+#[derive(Debug, Default)]
+pub struct ShareRows {
+    pub movies: Vec<ShareMovie>,
+    pub episodes: Vec<ShareEpisode>,
+}
+
+type SourceCols = (i64, SourceRow, i64);
+
+fn share_source((assignment_id, row, created_at): SourceCols) -> Result<ShareSource> {
+    let (file, size) = source_file(row)?;
+    Ok(ShareSource {
+        assignment_id,
+        file,
+        size,
+        created_at,
+    })
+}
+
+impl Store {
+    /// Every movie and episode with an active source.
+    pub async fn share_rows(&self) -> Result<ShareRows> {
+        self.run(|conn| {
+            let cols = (assignments::id, SOURCE_COLS, assignments::created_at);
+            let movie_rows: Vec<(i64, Option<i64>, String, Option<i32>, SourceCols)> =
+                movies::table
+                    .inner_join(
+                        assignments::table.on(assignments::movie_id.eq(movies::id.nullable())),
+                    )
+                    .filter(assignments::is_active)
+                    .select((
+                        movies::id,
+                        movies::tmdb_id,
+                        movies::title,
+                        movies::year,
+                        cols,
+                    ))
+                    .load(conn)?;
+            type EpisodeRow = (
+                (i64, Option<i64>, String, Option<i32>),
+                i32,
+                i64,
+                i32,
+                Option<String>,
+                SourceCols,
+            );
+            let episode_rows: Vec<EpisodeRow> = episodes::table
+                .inner_join(seasons::table.inner_join(shows::table))
+                .inner_join(
+                    assignments::table.on(assignments::episode_id.eq(episodes::id.nullable())),
+                )
+                .filter(assignments::is_active)
+                .select((
+                    (shows::id, shows::tmdb_id, shows::title, shows::year),
+                    seasons::season_number,
+                    episodes::id,
+                    episodes::episode_number,
+                    episodes::name,
+                    cols,
+                ))
+                .load(conn)?;
+            let mut rows = ShareRows::default();
+            for (id, tmdb_id, title, year, source) in movie_rows {
+                rows.movies.push(ShareMovie {
+                    id,
+                    tmdb_id,
+                    title,
+                    year,
+                    source: share_source(source)?,
+                });
+            }
+            for (show, season_number, episode_id, episode_number, name, source) in episode_rows {
+                rows.episodes.push(ShareEpisode {
+                    show_id: show.0,
+                    show_tmdb_id: show.1,
+                    show_title: show.2,
+                    show_year: show.3,
+                    season_number,
+                    episode_id,
+                    episode_number,
+                    name,
+                    source: share_source(source)?,
+                });
+            }
+            Ok(rows)
+        })
+        .await
+    }
+}
