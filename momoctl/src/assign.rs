@@ -4,11 +4,11 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand, ValueEnum};
 use momo_proto::v1 as pb;
 use momo_proto::v1::assignment_service_client::AssignmentServiceClient;
-use serde::Serialize;
 use tonic::transport::Channel;
 
 use crate::client::{Auth, Failure};
-use crate::output::{self, Format, opt};
+use crate::json;
+use crate::output::{self, Format, human_size, opt, waiting};
 
 #[derive(Subcommand, Debug)]
 pub enum AssignCmd {
@@ -78,22 +78,14 @@ pub enum ItemKind {
     Episode,
 }
 
-/// `-o json` shape of an assignment; field names are a stable interface.
-#[derive(Serialize)]
-struct AssignmentJson {
-    id: i64,
-    item_kind: &'static str,
-    item_id: i64,
-    source_kind: String,
-    file_path: String,
-    file_size: u64,
-    info_hash: Option<String>,
-    file_index: Option<i32>,
-    resolution: Option<String>,
-    source: Option<String>,
-    created_at: i64,
-    share_path: String,
-    replaced_id: Option<i64>,
+impl ItemKind {
+    /// "movie" or "episode", as messages name it.
+    fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Movie => "movie",
+            ItemKind::Episode => "episode",
+        }
+    }
 }
 
 fn item_ref(kind: ItemKind, id: i64) -> pb::ItemRef {
@@ -104,45 +96,6 @@ fn item_ref(kind: ItemKind, id: i64) -> pb::ItemRef {
     pb::ItemRef {
         kind: kind as i32,
         id,
-    }
-}
-
-fn assignment_json(a: pb::Assignment) -> AssignmentJson {
-    let item = a.item.unwrap_or_default();
-    AssignmentJson {
-        id: a.id,
-        item_kind: if item.kind == pb::ItemKind::Episode as i32 {
-            "episode"
-        } else {
-            "movie"
-        },
-        item_id: item.id,
-        source_kind: a.source_kind,
-        file_path: a.file_path,
-        file_size: a.file_size,
-        info_hash: a.info_hash,
-        file_index: a.file_index,
-        resolution: a.resolution,
-        source: a.source,
-        created_at: a.created_at,
-        share_path: a.share_path,
-        replaced_id: a.replaced_id,
-    }
-}
-
-/// 1536 → "1.5 KiB".
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
     }
 }
 
@@ -220,95 +173,24 @@ pub async fn assign(
         (None, None) => unreachable!("clap requires a magnet or --local"),
     }
     .into_inner();
-    match format {
-        Format::Json => output::json(&assignment_json(a)),
-        Format::Table => {
-            let replaced = a
-                .replaced_id
-                .map(|r| format!(", replacing assignment {r}"))
-                .unwrap_or_default();
-            let from = match &a.info_hash {
-                Some(h) => format!("{} [torrent {h}]", a.file_path),
-                None => a.file_path.clone(),
-            };
-            println!(
-                "{kind:?} {} now plays {from} ({}{replaced})\n  share: {}",
-                args.id,
-                human_size(a.file_size),
-                a.share_path
-            );
-        }
-    }
+    output::emit(format, &json::Assignment::from(a), |a| {
+        let replaced = a
+            .replaced_id
+            .map(|r| format!(", replacing assignment {r}"))
+            .unwrap_or_default();
+        let from = match &a.info_hash {
+            Some(h) => format!("{} [torrent {h}]", a.file_path),
+            None => a.file_path.clone(),
+        };
+        println!(
+            "{} {} now plays {from} ({}{replaced})\n  share: {}",
+            kind.as_str(),
+            args.id,
+            human_size(a.file_size),
+            a.share_path
+        );
+    });
     Ok(())
-}
-
-/// Says on stderr what we are waiting for, for people only.
-pub fn waiting(format: Format, what: &str) {
-    use std::io::IsTerminal;
-    if format == Format::Table && std::io::stderr().is_terminal() {
-        eprintln!("{what}…");
-    }
-}
-
-#[derive(Serialize)]
-struct PackMatchJson {
-    episode_id: i64,
-    season_number: i32,
-    episode_number: i32,
-    episode_name: Option<String>,
-    file_index: i32,
-    file_path: String,
-    file_size: u64,
-    share_path: String,
-}
-
-#[derive(Serialize)]
-struct EpisodeJson {
-    episode_id: i64,
-    season_number: i32,
-    episode_number: i32,
-    name: Option<String>,
-}
-
-#[derive(Serialize)]
-pub struct FileJson {
-    pub index: i32,
-    pub path: String,
-    pub size: u64,
-}
-
-#[derive(Serialize)]
-struct PackJson {
-    info_hash: String,
-    name: String,
-    dry_run: bool,
-    matched: Vec<PackMatchJson>,
-    unmatched_files: Vec<FileJson>,
-    missing_episodes: Vec<EpisodeJson>,
-    ambiguous: Vec<PackMatchJson>,
-}
-
-pub fn file_json(f: pb::TorrentFile) -> FileJson {
-    FileJson {
-        index: f.index,
-        path: f.path,
-        size: f.size,
-    }
-}
-
-fn pack_match_json(m: pb::PackMatch) -> PackMatchJson {
-    let e = m.episode.unwrap_or_default();
-    let f = m.file.unwrap_or_default();
-    PackMatchJson {
-        episode_id: e.id,
-        season_number: e.season_number,
-        episode_number: e.episode_number,
-        episode_name: e.name,
-        file_index: f.index,
-        file_path: f.path,
-        file_size: f.size,
-        share_path: m.share_path,
-    }
 }
 
 type Client =
@@ -335,28 +217,11 @@ async fn pack(
         })
         .await?
         .into_inner();
-    let report = PackJson {
-        info_hash: r.info_hash,
-        name: r.name,
-        dry_run: r.dry_run,
-        matched: r.matched.into_iter().map(pack_match_json).collect(),
-        unmatched_files: r.unmatched_files.into_iter().map(file_json).collect(),
-        missing_episodes: r
-            .missing_episodes
-            .into_iter()
-            .map(|e| EpisodeJson {
-                episode_id: e.id,
-                season_number: e.season_number,
-                episode_number: e.episode_number,
-                name: e.name,
-            })
-            .collect(),
-        ambiguous: r.ambiguous.into_iter().map(pack_match_json).collect(),
-    };
-    if format == Format::Json {
-        output::json(&report);
-        return Ok(());
-    }
+    output::emit(format, &json::PackReport::from(r), print_pack);
+    Ok(())
+}
+
+fn print_pack(report: &json::PackReport) {
     let code = |s: i32, e: i32| format!("S{s:02}E{e:02}");
     let note = if report.dry_run {
         ": dry run, nothing stored"
@@ -407,7 +272,6 @@ async fn pack(
             );
         }
     }
-    Ok(())
 }
 
 pub async fn unassign(
@@ -423,20 +287,15 @@ pub async fn unassign(
             item: Some(item_ref(kind, id)),
         })
         .await?
-        .into_inner()
-        .removed;
-    match format {
-        Format::Json => {
-            output::json(&serde_json::json!({ "removed": removed.map(assignment_json) }))
-        }
-        Format::Table => match removed {
-            Some(a) => println!(
-                "{kind:?} {id}: detached {} (was {})",
-                a.file_path,
-                opt(Some(a.share_path))
-            ),
-            None => println!("{kind:?} {id} had no source"),
-        },
-    }
+        .into_inner();
+    output::emit(format, &json::Unassigned::from(removed), |r| match &r.removed {
+        Some(a) => println!(
+            "{} {id}: detached {} (was {})",
+            kind.as_str(),
+            a.file_path,
+            opt(Some(&a.share_path))
+        ),
+        None => println!("{} {id} had no source", kind.as_str()),
+    });
     Ok(())
 }

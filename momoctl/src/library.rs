@@ -2,12 +2,12 @@
 use clap::{Args, Subcommand, ValueEnum};
 use momo_proto::v1 as pb;
 use momo_proto::v1::library_service_client::LibraryServiceClient;
-use serde::Serialize;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::client::{Auth, Failure};
-use crate::output::{self, Format, opt};
+use crate::json;
+use crate::output::{self, Format, opt, title_year, tmdb_tag, yes};
 
 type Client = LibraryServiceClient<InterceptedService<Channel, Auth>>;
 
@@ -103,118 +103,6 @@ fn parse_season_size(s: &str) -> Result<(i32, i32), String> {
     Ok((parse(season)?, parse(count)?))
 }
 
-// ---------------------------------------------------------------- JSON shapes (stable)
-
-#[derive(Serialize)]
-struct MovieJson {
-    id: i64,
-    tmdb_id: Option<i64>,
-    title: String,
-    year: Option<i32>,
-    assigned: bool,
-}
-
-#[derive(Serialize)]
-struct ShowSummaryJson {
-    id: i64,
-    tmdb_id: Option<i64>,
-    title: String,
-    year: Option<i32>,
-    season_count: u32,
-    episode_count: u32,
-    assigned_count: u32,
-}
-
-#[derive(Serialize)]
-struct ShowJson {
-    id: i64,
-    tmdb_id: Option<i64>,
-    title: String,
-    year: Option<i32>,
-    seasons: Vec<SeasonJson>,
-}
-
-#[derive(Serialize)]
-struct SeasonJson {
-    season_number: i32,
-    episodes: Vec<EpisodeJson>,
-}
-
-#[derive(Serialize)]
-struct EpisodeJson {
-    id: i64,
-    episode_number: i32,
-    name: Option<String>,
-    air_date: Option<String>,
-    assigned: bool,
-}
-
-#[derive(Serialize)]
-struct RefreshJson {
-    show: ShowJson,
-    added_seasons: u32,
-    added_episodes: u32,
-    updated_episodes: u32,
-}
-
-#[derive(Serialize)]
-struct SearchJson {
-    tmdb_id: i64,
-    title: String,
-    year: Option<i32>,
-    original_title: String,
-    in_library: bool,
-}
-
-fn movie_json(m: pb::Movie) -> MovieJson {
-    MovieJson {
-        id: m.id,
-        tmdb_id: m.tmdb_id,
-        title: m.title,
-        year: m.year,
-        assigned: m.assigned,
-    }
-}
-
-fn show_json(s: pb::Show) -> ShowJson {
-    ShowJson {
-        id: s.id,
-        tmdb_id: s.tmdb_id,
-        title: s.title,
-        year: s.year,
-        seasons: s
-            .seasons
-            .into_iter()
-            .map(|season| SeasonJson {
-                season_number: season.season_number,
-                episodes: season
-                    .episodes
-                    .into_iter()
-                    .map(|e| EpisodeJson {
-                        id: e.id,
-                        episode_number: e.episode_number,
-                        name: e.name,
-                        air_date: e.air_date,
-                        assigned: e.assigned,
-                    })
-                    .collect(),
-            })
-            .collect(),
-    }
-}
-
-/// "Fight Club (1999)", or just the title without a year.
-fn title_year(title: &str, year: Option<i32>) -> String {
-    match year {
-        Some(y) => format!("{title} ({y})"),
-        None => title.to_string(),
-    }
-}
-
-fn yes(b: bool) -> String {
-    if b { "yes".into() } else { "-".into() }
-}
-
 // ---------------------------------------------------------------- commands
 
 pub async fn movie(
@@ -237,50 +125,49 @@ pub async fn movie(
                 .add_movie(pb::AddMovieRequest { by: Some(by) })
                 .await?
                 .into_inner();
-            print_movie("added movie", m, format);
+            print_movie("added movie", m.into(), format);
         }
         MovieCmd::Ls => {
-            let movies = client
+            let movies: Vec<json::Movie> = client
                 .list_movies(pb::ListMoviesRequest {})
                 .await?
                 .into_inner()
-                .movies;
-            match format {
-                Format::Json => {
-                    output::json(&movies.into_iter().map(movie_json).collect::<Vec<_>>())
-                }
-                Format::Table => println!(
+                .movies
+                .into_iter()
+                .map(json::Movie::from)
+                .collect();
+            output::emit(format, &movies, |movies| {
+                let rows = movies.iter().map(|m| {
+                    vec![
+                        m.id.to_string(),
+                        opt(m.tmdb_id),
+                        m.title.clone(),
+                        opt(m.year),
+                        yes(m.assigned),
+                    ]
+                });
+                println!(
                     "{}",
-                    output::table(
-                        &["ID", "TMDB", "TITLE", "YEAR", "SOURCE"],
-                        movies.into_iter().map(|m| {
-                            vec![
-                                m.id.to_string(),
-                                opt(m.tmdb_id),
-                                m.title,
-                                opt(m.year),
-                                yes(m.assigned),
-                            ]
-                        }),
-                    )
-                ),
-            }
+                    output::table(&["ID", "TMDB", "TITLE", "YEAR", "SOURCE"], rows)
+                );
+            });
         }
         MovieCmd::Get { id } => {
-            let m = client
-                .get_movie(pb::GetMovieRequest { id })
-                .await?
-                .into_inner();
-            match format {
-                Format::Json => output::json(&movie_json(m)),
-                Format::Table => output::fields(&[
+            let m = json::Movie::from(
+                client
+                    .get_movie(pb::GetMovieRequest { id })
+                    .await?
+                    .into_inner(),
+            );
+            output::emit(format, &m, |m| {
+                output::fields(&[
                     ("id", m.id.to_string()),
                     ("tmdb id", opt(m.tmdb_id)),
-                    ("title", m.title),
+                    ("title", m.title.clone()),
                     ("year", opt(m.year)),
                     ("source", yes(m.assigned)),
-                ]),
-            }
+                ])
+            });
         }
         MovieCmd::Rm { id } => {
             let r = client
@@ -288,24 +175,22 @@ pub async fn movie(
                 .await?
                 .into_inner();
             if let Some(m) = r.removed {
-                print_movie("removed movie", m, format);
+                print_movie("removed movie", m.into(), format);
             }
         }
     }
     Ok(())
 }
 
-fn print_movie(verb: &str, m: pb::Movie, format: Format) {
-    match format {
-        Format::Json => output::json(&movie_json(m)),
-        Format::Table => {
-            let tmdb = m
-                .tmdb_id
-                .map(|t| format!(" [tmdb {t}]"))
-                .unwrap_or_default();
-            println!("{verb} {}: {}{tmdb}", m.id, title_year(&m.title, m.year));
-        }
-    }
+fn print_movie(verb: &str, m: json::Movie, format: Format) {
+    output::emit(format, &m, |m| {
+        println!(
+            "{verb} {}: {}{}",
+            m.id,
+            title_year(&m.title, m.year),
+            tmdb_tag(m.tmdb_id)
+        )
+    });
 }
 
 pub async fn show(
@@ -345,77 +230,55 @@ pub async fn show(
                 })
                 .await?
                 .into_inner();
-            match format {
-                Format::Json => output::json(&show_json(s)),
-                Format::Table => {
-                    let tmdb = s
-                        .tmdb_id
-                        .map(|t| format!(" [tmdb {t}]"))
-                        .unwrap_or_default();
-                    println!(
-                        "added show {}: {}{tmdb}, {} seasons, {} episodes",
-                        s.id,
-                        title_year(&s.title, s.year),
-                        s.season_count,
-                        s.episode_count
-                    );
-                }
-            }
+            let (season_count, episode_count) = (s.season_count, s.episode_count);
+            output::emit(format, &json::Show::from(s), |s| {
+                println!(
+                    "added show {}: {}{}, {season_count} seasons, {episode_count} episodes",
+                    s.id,
+                    title_year(&s.title, s.year),
+                    tmdb_tag(s.tmdb_id),
+                )
+            });
         }
         ShowCmd::Ls => {
-            let shows = client
+            let shows: Vec<json::ShowSummary> = client
                 .list_shows(pb::ListShowsRequest {})
                 .await?
                 .into_inner()
-                .shows;
-            match format {
-                Format::Json => output::json(
-                    &shows
-                        .into_iter()
-                        .map(|s| ShowSummaryJson {
-                            id: s.id,
-                            tmdb_id: s.tmdb_id,
-                            title: s.title,
-                            year: s.year,
-                            season_count: s.season_count,
-                            episode_count: s.episode_count,
-                            assigned_count: s.assigned_count,
-                        })
-                        .collect::<Vec<_>>(),
-                ),
-                Format::Table => println!(
-                    "{}",
-                    output::table(
-                        &[
-                            "ID",
-                            "TMDB",
-                            "TITLE",
-                            "YEAR",
-                            "SEASONS",
-                            "EPISODES",
-                            "WITH SOURCE"
-                        ],
-                        shows.into_iter().map(|s| {
-                            vec![
-                                s.id.to_string(),
-                                opt(s.tmdb_id),
-                                s.title,
-                                opt(s.year),
-                                s.season_count.to_string(),
-                                s.episode_count.to_string(),
-                                s.assigned_count.to_string(),
-                            ]
-                        }),
-                    )
-                ),
-            }
+                .shows
+                .into_iter()
+                .map(json::ShowSummary::from)
+                .collect();
+            output::emit(format, &shows, |shows| {
+                let rows = shows.iter().map(|s| {
+                    vec![
+                        s.id.to_string(),
+                        opt(s.tmdb_id),
+                        s.title.clone(),
+                        opt(s.year),
+                        s.season_count.to_string(),
+                        s.episode_count.to_string(),
+                        s.assigned_count.to_string(),
+                    ]
+                });
+                let header = [
+                    "ID",
+                    "TMDB",
+                    "TITLE",
+                    "YEAR",
+                    "SEASONS",
+                    "EPISODES",
+                    "WITH SOURCE",
+                ];
+                println!("{}", output::table(&header, rows));
+            });
         }
         ShowCmd::Get { id } => {
             let s = client
                 .get_show(pb::GetShowRequest { id })
                 .await?
                 .into_inner();
-            print_show_detail(s, format);
+            output::emit(format, &json::Show::from(s), print_show_detail);
         }
         ShowCmd::Rm { id } => {
             let r = client
@@ -423,15 +286,14 @@ pub async fn show(
                 .await?
                 .into_inner();
             if let Some(s) = r.removed {
-                match format {
-                    Format::Json => output::json(&show_json(s)),
-                    Format::Table => println!(
-                        "removed show {}: {} ({} episodes)",
+                let episodes = s.episode_count;
+                output::emit(format, &json::Show::from(s), |s| {
+                    println!(
+                        "removed show {}: {} ({episodes} episodes)",
                         s.id,
                         title_year(&s.title, s.year),
-                        s.episode_count
-                    ),
-                }
+                    )
+                });
             }
         }
         ShowCmd::Refresh { id } => {
@@ -439,55 +301,45 @@ pub async fn show(
                 .refresh_show(pb::RefreshShowRequest { id })
                 .await?
                 .into_inner();
-            let show = r.show.unwrap_or_default();
-            match format {
-                Format::Json => output::json(&RefreshJson {
-                    show: show_json(show),
-                    added_seasons: r.added_seasons,
-                    added_episodes: r.added_episodes,
-                    updated_episodes: r.updated_episodes,
-                }),
-                Format::Table => println!(
+            output::emit(format, &json::Refresh::from(r), |r| {
+                println!(
                     "refreshed show {}: {}: {} new seasons, {} new episodes, {} updated",
-                    show.id,
-                    title_year(&show.title, show.year),
+                    r.show.id,
+                    title_year(&r.show.title, r.show.year),
                     r.added_seasons,
                     r.added_episodes,
                     r.updated_episodes
-                ),
-            }
+                )
+            });
         }
     }
     Ok(())
 }
 
-fn print_show_detail(s: pb::Show, format: Format) {
-    match format {
-        Format::Json => output::json(&show_json(s)),
-        Format::Table => {
-            let tmdb = s
-                .tmdb_id
-                .map(|t| format!(" [tmdb {t}]"))
-                .unwrap_or_default();
-            println!("show {}: {}{tmdb}", s.id, title_year(&s.title, s.year));
-            let rows = s.seasons.into_iter().flat_map(|season| {
-                season.episodes.into_iter().map(move |e| {
-                    vec![
-                        format!("S{:02}E{:02}", season.season_number, e.episode_number),
-                        e.id.to_string(),
-                        e.name
-                            .unwrap_or_else(|| format!("Episode {}", e.episode_number)),
-                        opt(e.air_date),
-                        yes(e.assigned),
-                    ]
-                })
-            });
-            println!(
-                "{}",
-                output::table(&["EPISODE", "ID", "NAME", "AIR DATE", "SOURCE"], rows)
-            );
-        }
-    }
+fn print_show_detail(s: &json::Show) {
+    println!(
+        "show {}: {}{}",
+        s.id,
+        title_year(&s.title, s.year),
+        tmdb_tag(s.tmdb_id)
+    );
+    let rows = s.seasons.iter().flat_map(|season| {
+        season.episodes.iter().map(move |e| {
+            vec![
+                format!("S{:02}E{:02}", season.season_number, e.episode_number),
+                e.id.to_string(),
+                e.name
+                    .clone()
+                    .unwrap_or_else(|| format!("Episode {}", e.episode_number)),
+                opt(e.air_date.clone()),
+                yes(e.assigned),
+            ]
+        })
+    });
+    println!(
+        "{}",
+        output::table(&["EPISODE", "ID", "NAME", "AIR DATE", "SOURCE"], rows)
+    );
 }
 
 pub async fn search(
@@ -501,7 +353,7 @@ pub async fn search(
         SearchKind::Movie => pb::MediaKind::Movie,
         SearchKind::Show => pb::MediaKind::Show,
     };
-    let results = client
+    let results: Vec<json::SearchResult> = client
         .search(pb::SearchRequest {
             kind: kind as i32,
             query: args.text.join(" "),
@@ -509,40 +361,32 @@ pub async fn search(
         })
         .await?
         .into_inner()
-        .results;
-    match format {
-        Format::Json => output::json(
-            &results
-                .into_iter()
-                .map(|r| SearchJson {
-                    tmdb_id: r.tmdb_id,
-                    title: r.title,
-                    year: r.year,
-                    original_title: r.original_title,
-                    in_library: r.in_library,
-                })
-                .collect::<Vec<_>>(),
-        ),
-        Format::Table => println!(
+        .results
+        .into_iter()
+        .map(json::SearchResult::from)
+        .collect();
+    output::emit(format, &results, |results| {
+        let rows = results.iter().map(|r| {
+            let original = if r.original_title == r.title {
+                String::new()
+            } else {
+                r.original_title.clone()
+            };
+            vec![
+                r.tmdb_id.to_string(),
+                r.title.clone(),
+                opt(r.year),
+                original,
+                yes(r.in_library),
+            ]
+        });
+        println!(
             "{}",
             output::table(
                 &["TMDB", "TITLE", "YEAR", "ORIGINAL TITLE", "IN LIBRARY"],
-                results.into_iter().map(|r| {
-                    let original = if r.original_title == r.title {
-                        String::new()
-                    } else {
-                        r.original_title
-                    };
-                    vec![
-                        r.tmdb_id.to_string(),
-                        r.title,
-                        opt(r.year),
-                        original,
-                        yes(r.in_library),
-                    ]
-                }),
+                rows
             )
-        ),
-    }
+        );
+    });
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! 2 usage error; 3 daemon unreachable.
 mod assign;
 mod client;
+mod json;
 mod library;
 mod output;
 mod system;

@@ -1,4 +1,6 @@
-//! Printing results: human tables by default, one JSON document with `-o json`.
+//! Printing results: human tables by default, one JSON document with `-o json`. Commands
+//! build a shape from `json` and hand it to `emit` with the way to draw it for people; the
+//! JSON side is always the shape itself.
 use clap::ValueEnum;
 use comfy_table::{Table, presets};
 use serde::Serialize;
@@ -9,12 +11,15 @@ pub enum Format {
     Json,
 }
 
-/// Prints `value` as pretty JSON on stdout.
-pub fn json<T: Serialize>(value: &T) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).expect("serialisable output")
-    );
+/// Prints `value`: as pretty JSON with `-o json`, else as `table` draws it.
+pub fn emit<T: Serialize>(format: Format, value: &T, table: impl FnOnce(&T)) {
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(value).expect("serialisable output")
+        ),
+        Format::Table => table(value),
+    }
 }
 
 /// A table with a header row, no borders, aligned like `kubectl get`.
@@ -39,4 +44,46 @@ pub fn fields(rows: &[(&str, String)]) {
 /// `Some(1999)` → "1999", `None` → "-".
 pub fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
+}
+
+/// "yes" or "-".
+pub fn yes(b: bool) -> String {
+    if b { "yes".into() } else { "-".into() }
+}
+
+/// "Fight Club (1999)", or just the title without a year.
+pub fn title_year(title: &str, year: Option<i32>) -> String {
+    match year {
+        Some(y) => format!("{title} ({y})"),
+        None => title.to_string(),
+    }
+}
+
+/// " [tmdb 550]", or nothing without a TMDB id.
+pub fn tmdb_tag(tmdb_id: Option<i64>) -> String {
+    tmdb_id.map(|t| format!(" [tmdb {t}]")).unwrap_or_default()
+}
+
+/// 1536 → "1.5 KiB".
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// Says on stderr what we are waiting for, for people only.
+pub fn waiting(format: Format, what: &str) {
+    use std::io::IsTerminal;
+    if format == Format::Table && std::io::stderr().is_terminal() {
+        eprintln!("{what}…");
+    }
 }

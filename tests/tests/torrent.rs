@@ -357,7 +357,15 @@ fn a_season_pack_maps_files_to_episodes() {
         let data = &files.iter().find(|(n, _)| *n == m["file_path"]).unwrap().1;
         let (code, body, _) = curl_get(&addr, path, Some("10000-20000"), 30);
         assert_eq!(code, 206, "{path}");
-        assert!(body == data[10000..=20000], "{path} streams its own file");
+        let want = &data[10000..=20000];
+        assert!(
+            body == want,
+            "{path} streams its own file: got {} of {} bytes, first difference at {:?}\n{}",
+            body.len(),
+            want.len(),
+            body.iter().zip(want).position(|(a, b)| a != b),
+            d.log()
+        );
     }
     assert!(
         real["matched"][2]["share_path"]

@@ -1,0 +1,426 @@
+//! Every `-o json` shape, in one place: the stable contract scripts rely on. Each is built
+//! from the daemon's protobuf reply (`From<pb::…>`), and the tests below hold each one to the
+//! field list the README documents (its "JSON shapes" block), so the two cannot drift apart.
+use momo_proto::v1 as pb;
+use serde::Serialize;
+
+/// "movie" or "episode"; "unknown" for a kind this momoctl does not know (a newer daemon).
+pub fn item_kind(kind: i32) -> &'static str {
+    match pb::ItemKind::try_from(kind) {
+        Ok(pb::ItemKind::Movie) => "movie",
+        Ok(pb::ItemKind::Episode) => "episode",
+        _ => "unknown",
+    }
+}
+
+#[derive(Serialize)]
+pub struct Status {
+    pub version: String,
+    pub uptime_seconds: u64,
+    pub data_dir: String,
+    pub grpc_listen: Vec<String>,
+    pub webdav_listen: String,
+    pub movies: u64,
+    pub shows: u64,
+    pub seasons: u64,
+    pub episodes: u64,
+    pub assigned: u64,
+    pub torrents: u64,
+}
+
+impl From<pb::StatusResponse> for Status {
+    fn from(s: pb::StatusResponse) -> Status {
+        let counts = s.library.unwrap_or_default();
+        Status {
+            version: s.version,
+            uptime_seconds: s.uptime_seconds,
+            data_dir: s.data_dir,
+            grpc_listen: s.grpc_listen,
+            webdav_listen: s.webdav_listen,
+            movies: counts.movies,
+            shows: counts.shows,
+            seasons: counts.seasons,
+            episodes: counts.episodes,
+            assigned: counts.assigned,
+            torrents: counts.torrents,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Movie {
+    pub id: i64,
+    pub tmdb_id: Option<i64>,
+    pub title: String,
+    pub year: Option<i32>,
+    pub assigned: bool,
+}
+
+impl From<pb::Movie> for Movie {
+    fn from(m: pb::Movie) -> Movie {
+        Movie {
+            id: m.id,
+            tmdb_id: m.tmdb_id,
+            title: m.title,
+            year: m.year,
+            assigned: m.assigned,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ShowSummary {
+    pub id: i64,
+    pub tmdb_id: Option<i64>,
+    pub title: String,
+    pub year: Option<i32>,
+    pub season_count: u32,
+    pub episode_count: u32,
+    pub assigned_count: u32,
+}
+
+impl From<pb::Show> for ShowSummary {
+    fn from(s: pb::Show) -> ShowSummary {
+        ShowSummary {
+            id: s.id,
+            tmdb_id: s.tmdb_id,
+            title: s.title,
+            year: s.year,
+            season_count: s.season_count,
+            episode_count: s.episode_count,
+            assigned_count: s.assigned_count,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Show {
+    pub id: i64,
+    pub tmdb_id: Option<i64>,
+    pub title: String,
+    pub year: Option<i32>,
+    pub seasons: Vec<Season>,
+}
+
+#[derive(Serialize)]
+pub struct Season {
+    pub season_number: i32,
+    pub episodes: Vec<Episode>,
+}
+
+#[derive(Serialize)]
+pub struct Episode {
+    pub id: i64,
+    pub episode_number: i32,
+    pub name: Option<String>,
+    pub air_date: Option<String>,
+    pub assigned: bool,
+}
+
+impl From<pb::Show> for Show {
+    fn from(s: pb::Show) -> Show {
+        Show {
+            id: s.id,
+            tmdb_id: s.tmdb_id,
+            title: s.title,
+            year: s.year,
+            seasons: s.seasons.into_iter().map(Season::from).collect(),
+        }
+    }
+}
+
+impl From<pb::Season> for Season {
+    fn from(s: pb::Season) -> Season {
+        Season {
+            season_number: s.season_number,
+            episodes: s.episodes.into_iter().map(Episode::from).collect(),
+        }
+    }
+}
+
+impl From<pb::Episode> for Episode {
+    fn from(e: pb::Episode) -> Episode {
+        Episode {
+            id: e.id,
+            episode_number: e.episode_number,
+            name: e.name,
+            air_date: e.air_date,
+            assigned: e.assigned,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Refresh {
+    pub show: Show,
+    pub added_seasons: u32,
+    pub added_episodes: u32,
+    pub updated_episodes: u32,
+}
+
+impl From<pb::RefreshShowResponse> for Refresh {
+    fn from(r: pb::RefreshShowResponse) -> Refresh {
+        Refresh {
+            show: r.show.unwrap_or_default().into(),
+            added_seasons: r.added_seasons,
+            added_episodes: r.added_episodes,
+            updated_episodes: r.updated_episodes,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct SearchResult {
+    pub tmdb_id: i64,
+    pub title: String,
+    pub year: Option<i32>,
+    pub original_title: String,
+    pub in_library: bool,
+}
+
+impl From<pb::SearchResult> for SearchResult {
+    fn from(r: pb::SearchResult) -> SearchResult {
+        SearchResult {
+            tmdb_id: r.tmdb_id,
+            title: r.title,
+            year: r.year,
+            original_title: r.original_title,
+            in_library: r.in_library,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Assignment {
+    pub id: i64,
+    pub item_kind: &'static str,
+    pub item_id: i64,
+    pub source_kind: String,
+    pub file_path: String,
+    pub file_size: u64,
+    pub info_hash: Option<String>,
+    pub file_index: Option<i32>,
+    pub resolution: Option<String>,
+    pub source: Option<String>,
+    pub created_at: i64,
+    pub share_path: String,
+    pub replaced_id: Option<i64>,
+}
+
+impl From<pb::Assignment> for Assignment {
+    fn from(a: pb::Assignment) -> Assignment {
+        let item = a.item.unwrap_or_default();
+        Assignment {
+            id: a.id,
+            item_kind: item_kind(item.kind),
+            item_id: item.id,
+            source_kind: a.source_kind,
+            file_path: a.file_path,
+            file_size: a.file_size,
+            info_hash: a.info_hash,
+            file_index: a.file_index,
+            resolution: a.resolution,
+            source: a.source,
+            created_at: a.created_at,
+            share_path: a.share_path,
+            replaced_id: a.replaced_id,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Unassigned {
+    pub removed: Option<Assignment>,
+}
+
+impl From<pb::UnassignResponse> for Unassigned {
+    fn from(r: pb::UnassignResponse) -> Unassigned {
+        Unassigned {
+            removed: r.removed.map(Assignment::from),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct File {
+    pub index: i32,
+    pub path: String,
+    pub size: u64,
+}
+
+impl From<pb::TorrentFile> for File {
+    fn from(f: pb::TorrentFile) -> File {
+        File {
+            index: f.index,
+            path: f.path,
+            size: f.size,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct PackMatch {
+    pub episode_id: i64,
+    pub season_number: i32,
+    pub episode_number: i32,
+    pub episode_name: Option<String>,
+    pub file_index: i32,
+    pub file_path: String,
+    pub file_size: u64,
+    pub share_path: String,
+}
+
+impl From<pb::PackMatch> for PackMatch {
+    fn from(m: pb::PackMatch) -> PackMatch {
+        let e = m.episode.unwrap_or_default();
+        let f = m.file.unwrap_or_default();
+        PackMatch {
+            episode_id: e.id,
+            season_number: e.season_number,
+            episode_number: e.episode_number,
+            episode_name: e.name,
+            file_index: f.index,
+            file_path: f.path,
+            file_size: f.size,
+            share_path: m.share_path,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct EpisodeRef {
+    pub episode_id: i64,
+    pub season_number: i32,
+    pub episode_number: i32,
+    pub name: Option<String>,
+}
+
+impl From<pb::EpisodeRef> for EpisodeRef {
+    fn from(e: pb::EpisodeRef) -> EpisodeRef {
+        EpisodeRef {
+            episode_id: e.id,
+            season_number: e.season_number,
+            episode_number: e.episode_number,
+            name: e.name,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct PackReport {
+    pub info_hash: String,
+    pub name: String,
+    pub dry_run: bool,
+    pub matched: Vec<PackMatch>,
+    pub unmatched_files: Vec<File>,
+    pub missing_episodes: Vec<EpisodeRef>,
+    pub ambiguous: Vec<PackMatch>,
+}
+
+impl From<pb::PackReport> for PackReport {
+    fn from(r: pb::PackReport) -> PackReport {
+        PackReport {
+            info_hash: r.info_hash,
+            name: r.name,
+            dry_run: r.dry_run,
+            matched: r.matched.into_iter().map(PackMatch::from).collect(),
+            unmatched_files: r.unmatched_files.into_iter().map(File::from).collect(),
+            missing_episodes: r.missing_episodes.into_iter().map(EpisodeRef::from).collect(),
+            ambiguous: r.ambiguous.into_iter().map(PackMatch::from).collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct TorrentFiles {
+    pub info_hash: String,
+    pub name: String,
+    pub files: Vec<File>,
+}
+
+impl From<pb::TorrentFilesResponse> for TorrentFiles {
+    fn from(r: pb::TorrentFilesResponse) -> TorrentFiles {
+        TorrentFiles {
+            info_hash: r.info_hash,
+            name: r.name,
+            files: r.files.into_iter().map(File::from).collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Torrent {
+    pub info_hash: String,
+    pub name: String,
+    pub state: String,
+    pub error: Option<String>,
+    pub progress_bytes: u64,
+    pub total_bytes: u64,
+    pub peers: u32,
+    pub download_bps: u64,
+    pub upload_bps: u64,
+    pub open_streams: u32,
+    pub used_by: Vec<UsedBy>,
+}
+
+#[derive(Serialize)]
+pub struct UsedBy {
+    pub item_kind: &'static str,
+    pub item_id: i64,
+    pub share_path: String,
+    pub file_path: String,
+}
+
+impl From<pb::Torrent> for Torrent {
+    fn from(t: pb::Torrent) -> Torrent {
+        Torrent {
+            info_hash: t.info_hash,
+            name: t.name,
+            state: t.state,
+            error: t.error,
+            progress_bytes: t.progress_bytes,
+            total_bytes: t.total_bytes,
+            peers: t.peers,
+            download_bps: t.download_bps,
+            upload_bps: t.upload_bps,
+            open_streams: t.open_streams,
+            used_by: t.used_by.into_iter().map(UsedBy::from).collect(),
+        }
+    }
+}
+
+impl From<pb::UsedBy> for UsedBy {
+    fn from(u: pb::UsedBy) -> UsedBy {
+        let item = u.item.unwrap_or_default();
+        UsedBy {
+            item_kind: item_kind(item.kind),
+            item_id: item.id,
+            share_path: u.share_path,
+            file_path: u.file_path,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ItemRef {
+    pub item_kind: &'static str,
+    pub item_id: i64,
+}
+
+impl From<pb::ItemRef> for ItemRef {
+    fn from(i: pb::ItemRef) -> ItemRef {
+        ItemRef {
+            item_kind: item_kind(i.kind),
+            item_id: i.id,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct TorrentRemoved {
+    pub removed: String,
+    pub unassigned: Vec<ItemRef>,
+}
+
+#[cfg(test)]
+mod tests;
