@@ -288,14 +288,16 @@ pub async fn unassign(
         })
         .await?
         .into_inner();
-    output::emit(format, &json::Unassigned::from(removed), |r| match &r.removed {
-        Some(a) => println!(
-            "{} {id}: detached {} (was {})",
-            kind.as_str(),
-            a.file_path,
-            opt(Some(&a.share_path))
-        ),
-        None => println!("{} {id} had no source", kind.as_str()),
+    output::emit(format, &json::Unassigned::from(removed), |r| {
+        match &r.removed {
+            Some(a) => println!(
+                "{} {id}: detached {} (was {})",
+                kind.as_str(),
+                a.file_path,
+                opt(Some(&a.share_path))
+            ),
+            None => println!("{} {id} had no source", kind.as_str()),
+        }
     });
     Ok(())
 }

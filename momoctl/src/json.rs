@@ -325,7 +325,11 @@ impl From<pb::PackReport> for PackReport {
             dry_run: r.dry_run,
             matched: r.matched.into_iter().map(PackMatch::from).collect(),
             unmatched_files: r.unmatched_files.into_iter().map(File::from).collect(),
-            missing_episodes: r.missing_episodes.into_iter().map(EpisodeRef::from).collect(),
+            missing_episodes: r
+                .missing_episodes
+                .into_iter()
+                .map(EpisodeRef::from)
+                .collect(),
             ambiguous: r.ambiguous.into_iter().map(PackMatch::from).collect(),
         }
     }

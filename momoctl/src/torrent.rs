@@ -134,7 +134,9 @@ pub async fn run(
             print_one(t.into_inner(), format)
         }
         TorrentCmd::Resume { hash } => {
-            let t = client.resume(pb::TorrentRequest { info_hash: hash }).await?;
+            let t = client
+                .resume(pb::TorrentRequest { info_hash: hash })
+                .await?;
             print_one(t.into_inner(), format)
         }
         TorrentCmd::Rm { hash, force } => {

@@ -136,7 +136,9 @@ impl Vfs {
     fn fresh(&self) -> Option<Arc<Tree>> {
         let cached = self.cached.lock().expect("vfs cache lock");
         match &*cached {
-            Some((generation, tree)) if *generation == self.store.generation() => Some(tree.clone()),
+            Some((generation, tree)) if *generation == self.store.generation() => {
+                Some(tree.clone())
+            }
             _ => None,
         }
     }

@@ -311,18 +311,18 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Percent-encodes a share path for a URL (every byte but unreserved ones and `/`).
+/// Percent-encodes a share path for a URL, the way a WebDAV client would: every byte but
+/// the unreserved ones (RFC 3986) and `/`. Done with the `percent-encoding` crate, not
+/// momod's own encoder, so the tests check momod's hrefs against an independent one.
 pub fn url_path(path: &str) -> String {
-    let mut out = String::new();
-    for b in path.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            b => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    const PATH: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~')
+        .remove(b'/');
+    utf8_percent_encode(path, PATH).to_string()
 }
 
 /// Runs a command and returns its output (panics if it cannot be started).

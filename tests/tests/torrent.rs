@@ -595,6 +595,17 @@ fn torrent_commands_list_pause_resume_and_remove() {
         "paused"
     );
     assert_fails(&d, &["torrent", "get", &"0".repeat(40)], "NotFound");
+    // A hash is parsed once where it comes in: either case finds the torrent, and a malformed
+    // one is refused as such rather than looked up.
+    let upper = d.ctl_json(&["torrent", "get", &seeded.info_hash.to_uppercase()]);
+    assert_eq!(upper["info_hash"], seeded.info_hash.as_str());
+    let err = assert_fails(&d, &["torrent", "get", "not-a-hash"], "InvalidArgument");
+    assert!(err.contains("40 hex or 32 base32"), "{err}");
+    assert_fails(
+        &d,
+        &["torrent", "pause", &"z".repeat(40)],
+        "InvalidArgument",
+    );
 
     let err = assert_fails(
         &d,

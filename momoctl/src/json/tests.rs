@@ -65,12 +65,7 @@ fn documented() -> BTreeMap<String, BTreeMap<String, Field>> {
     shapes
 }
 
-fn check(
-    shapes: &BTreeMap<String, BTreeMap<String, Field>>,
-    shape: &str,
-    value: &Value,
-    at: &str,
-) {
+fn check(shapes: &BTreeMap<String, BTreeMap<String, Field>>, shape: &str, value: &Value, at: &str) {
     let fields = shapes
         .get(shape)
         .unwrap_or_else(|| panic!("{at}: shape {shape} is not in the README"));
@@ -86,7 +81,8 @@ fn check(
         match field {
             Field::Scalar => assert!(!v.is_object() && !v.is_array(), "{at}: not a scalar: {v}"),
             Field::Scalars => assert!(
-                v.as_array().is_some_and(|a| a.iter().all(|x| !x.is_object())),
+                v.as_array()
+                    .is_some_and(|a| a.iter().all(|x| !x.is_object())),
                 "{at}: not a list of scalars: {v}"
             ),
             Field::Object(inner, nullable) => {

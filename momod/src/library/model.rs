@@ -41,12 +41,11 @@ impl Item {
             Item::Movie(id) => {
                 format!("no movie with id {id} in the library (see `momoctl movie ls`)")
             }
-            Item::Episode(id) => format!(
-                "no episode with id {id} in the library (see `momoctl show get SHOW_ID`)"
-            ),
+            Item::Episode(id) => {
+                format!("no episode with id {id} in the library (see `momoctl show get SHOW_ID`)")
+            }
         })
     }
-
 }
 
 impl ItemKind {
@@ -172,12 +171,9 @@ impl SeasonFilter {
 
     /// The stored form of `only`: "1,3", or None for all.
     pub fn only_text(&self) -> Option<String> {
-        self.only.as_ref().map(|s| {
-            s.iter()
-                .map(i32::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        })
+        self.only
+            .as_ref()
+            .map(|s| s.iter().map(i32::to_string).collect::<Vec<_>>().join(","))
     }
 
     /// Reads the stored form back; numbers that do not parse are ignored.

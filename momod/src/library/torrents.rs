@@ -30,11 +30,7 @@ impl Library {
     }
 
     pub async fn get_torrent(&self, hash: &InfoHash) -> Result<TorrentView> {
-        let used_by = self
-            .torrent_users()
-            .await?
-            .remove(hash)
-            .unwrap_or_default();
+        let used_by = self.torrent_users().await?.remove(hash).unwrap_or_default();
         let status = self.engine.status(hash);
         if status.is_none() && used_by.is_empty() {
             return Err(no_torrent(hash));
@@ -56,11 +52,7 @@ impl Library {
     /// items play from it, unless `force`, which unassigns them first. Returns the items
     /// that were unassigned.
     pub async fn remove_torrent(&self, hash: &InfoHash, force: bool) -> Result<Vec<Item>> {
-        let users = self
-            .torrent_users()
-            .await?
-            .remove(hash)
-            .unwrap_or_default();
+        let users = self.torrent_users().await?.remove(hash).unwrap_or_default();
         if !users.is_empty() && !force {
             let list = users
                 .iter()
@@ -103,7 +95,11 @@ impl Library {
     }
 }
 
-fn view(info_hash: InfoHash, engine: Option<TorrentStatus>, used_by: Vec<TorrentUser>) -> TorrentView {
+fn view(
+    info_hash: InfoHash,
+    engine: Option<TorrentStatus>,
+    used_by: Vec<TorrentUser>,
+) -> TorrentView {
     let state = match engine.as_ref().map(|s| s.state) {
         Some(EngineState::Initializing) => TorrentState::Initializing,
         Some(EngineState::Live) => TorrentState::Live,

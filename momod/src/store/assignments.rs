@@ -38,7 +38,11 @@ pub(super) type SourceRow = (
 /// Reads a source back from its columns (the one inverse of `insert`).
 pub(super) fn source_file(row: SourceRow) -> Result<(SourceFile, u64)> {
     let (kind, path, size, hash, magnet, index) = row;
-    let corrupt = || Error::Internal(format!("assignment of `{path}` is malformed in the database"));
+    let corrupt = || {
+        Error::Internal(format!(
+            "assignment of `{path}` is malformed in the database"
+        ))
+    };
     let file = match SourceKind::parse(&kind) {
         Some(SourceKind::Local) => SourceFile::Local { path: path.clone() },
         Some(SourceKind::Torrent) => SourceFile::Torrent {
@@ -47,7 +51,9 @@ pub(super) fn source_file(row: SourceRow) -> Result<(SourceFile, u64)> {
                 .and_then(|h| InfoHash::parse(h).ok())
                 .ok_or_else(corrupt)?,
             magnet: magnet.ok_or_else(corrupt)?,
-            index: index.and_then(|i| usize::try_from(i).ok()).ok_or_else(corrupt)?,
+            index: index
+                .and_then(|i| usize::try_from(i).ok())
+                .ok_or_else(corrupt)?,
             path: path.clone(),
         },
         None => return Err(corrupt()),
@@ -109,17 +115,18 @@ impl Store {
     /// Every active torrent source: (info hash, item, path inside the torrent).
     pub async fn torrent_sources(&self) -> Result<Vec<(InfoHash, Item, String)>> {
         self.run(|conn| {
-            let rows: Vec<(Option<String>, Option<i64>, Option<i64>, String)> =
-                assignments::table
-                    .filter(assignments::is_active)
-                    .filter(assignments::kind.eq(SourceKind::Torrent.as_str()))
-                    .select((
-                        assignments::info_hash,
-                        assignments::movie_id,
-                        assignments::episode_id,
-                        assignments::file_path,
-                    ))
-                    .load(conn)?;
+            // (info hash, movie id, episode id, path in the torrent)
+            type Row = (Option<String>, Option<i64>, Option<i64>, String);
+            let rows: Vec<Row> = assignments::table
+                .filter(assignments::is_active)
+                .filter(assignments::kind.eq(SourceKind::Torrent.as_str()))
+                .select((
+                    assignments::info_hash,
+                    assignments::movie_id,
+                    assignments::episode_id,
+                    assignments::file_path,
+                ))
+                .load(conn)?;
             Ok(rows
                 .into_iter()
                 .filter_map(|(hash, movie, episode, path)| {
@@ -174,13 +181,7 @@ fn active_id(conn: &mut SqliteConnection, item: Item) -> Result<Option<i64>> {
 }
 
 fn active(conn: &mut SqliteConnection, item: Item) -> Result<Option<Assignment>> {
-    type Row = (
-        i64,
-        SourceRow,
-        Option<String>,
-        Option<String>,
-        i64,
-    );
+    type Row = (i64, SourceRow, Option<String>, Option<String>, i64);
     let row: Option<Row> = active_of(item)
         .select((
             assignments::id,

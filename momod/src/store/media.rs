@@ -242,7 +242,9 @@ fn load_movies(conn: &mut SqliteConnection, only: Option<i64>) -> Result<Vec<Mov
     if let Some(id) = only {
         query = query.filter(movies::id.eq(id));
     }
-    let rows: Vec<(i64, Option<i64>, String, Option<i32>, Option<i64>)> = query.load(conn)?;
+    // (id, TMDB id, title, year, active assignment id)
+    type Row = (i64, Option<i64>, String, Option<i32>, Option<i64>);
+    let rows: Vec<Row> = query.load(conn)?;
     let mut out: Vec<Movie> = rows
         .into_iter()
         .map(|(id, tmdb_id, title, year, active)| Movie {

@@ -62,20 +62,19 @@ impl Store {
     pub async fn share_rows(&self) -> Result<ShareRows> {
         self.run(|conn| {
             let cols = (assignments::id, SOURCE_COLS, assignments::created_at);
-            let movie_rows: Vec<(i64, Option<i64>, String, Option<i32>, SourceCols)> =
-                movies::table
-                    .inner_join(
-                        assignments::table.on(assignments::movie_id.eq(movies::id.nullable())),
-                    )
-                    .filter(assignments::is_active)
-                    .select((
-                        movies::id,
-                        movies::tmdb_id,
-                        movies::title,
-                        movies::year,
-                        cols,
-                    ))
-                    .load(conn)?;
+            // (id, TMDB id, title, year, source)
+            type MovieRow = (i64, Option<i64>, String, Option<i32>, SourceCols);
+            let movie_rows: Vec<MovieRow> = movies::table
+                .inner_join(assignments::table.on(assignments::movie_id.eq(movies::id.nullable())))
+                .filter(assignments::is_active)
+                .select((
+                    movies::id,
+                    movies::tmdb_id,
+                    movies::title,
+                    movies::year,
+                    cols,
+                ))
+                .load(conn)?;
             type EpisodeRow = (
                 (i64, Option<i64>, String, Option<i32>),
                 i32,

@@ -120,9 +120,16 @@ async fn a_batch_with_an_unknown_item_stores_nothing() {
         ])
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::NotFound(ref m) if m.contains("episode with id 999999")), "{err}");
+    assert!(
+        matches!(err, Error::NotFound(ref m) if m.contains("episode with id 999999")),
+        "{err}"
+    );
     assert!(store.torrent_sources().await.unwrap().is_empty());
-    assert_eq!(store.generation(), before, "a rolled-back write is no change");
+    assert_eq!(
+        store.generation(),
+        before,
+        "a rolled-back write is no change"
+    );
 
     // The same batch without the bad row lands whole, and reads back as written.
     let attached = store
@@ -130,7 +137,12 @@ async fn a_batch_with_an_unknown_item_stores_nothing() {
             episodes
                 .iter()
                 .enumerate()
-                .map(|(i, id)| (Item::Episode(*id), torrent(&hash, i, &format!("S01E0{}.mkv", i + 1))))
+                .map(|(i, id)| {
+                    (
+                        Item::Episode(*id),
+                        torrent(&hash, i, &format!("S01E0{}.mkv", i + 1)),
+                    )
+                })
                 .collect(),
         )
         .await
@@ -148,7 +160,16 @@ async fn a_batch_with_an_unknown_item_stores_nothing() {
 
     // Removing the torrent's sources leaves the episodes without one.
     assert_eq!(store.detach_torrent(&hash).await.unwrap(), 3);
-    assert_eq!(store.show(show).await.unwrap().unwrap().summary.assigned_count, 0);
+    assert_eq!(
+        store
+            .show(show)
+            .await
+            .unwrap()
+            .unwrap()
+            .summary
+            .assigned_count,
+        0
+    );
 }
 
 #[tokio::test]
@@ -161,7 +182,10 @@ async fn shows_keep_their_season_filter_and_refresh_never_drops() {
     let show = add_show(&store, Some(1396), filter.clone()).await;
     let (tmdb, stored) = store.show_origin(show).await.unwrap().unwrap();
     assert_eq!((tmdb, stored), (Some(1396), filter));
-    assert_eq!(store.id_by_tmdb(MediaKind::Show, 1396).await.unwrap(), Some(show));
+    assert_eq!(
+        store.id_by_tmdb(MediaKind::Show, 1396).await.unwrap(),
+        Some(show)
+    );
     assert!(matches!(
         add_show_again(&store).await,
         Err(Error::AlreadyExists(m)) if m.contains("show with TMDB id 1396")
@@ -183,7 +207,10 @@ async fn shows_keep_their_season_filter_and_refresh_never_drops() {
     let detail = store.show(show).await.unwrap().unwrap();
     assert_eq!(detail.seasons.len(), 2, "season 2 is kept");
     assert_eq!(detail.seasons[0].episodes.len(), 4);
-    assert!(detail.seasons[0].episodes[0].assigned, "the source survives");
+    assert!(
+        detail.seasons[0].episodes[0].assigned,
+        "the source survives"
+    );
 
     // Removing the show removes its sources with it.
     store.delete_show(show).await.unwrap().unwrap();

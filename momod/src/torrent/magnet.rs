@@ -217,7 +217,8 @@ mod tests {
         assert!(e("magnet:?dn=x").contains("no `xt=urn:btih:`"));
         assert!(e("magnet:?xt=urn:btih:1234").contains("40 hex or 32 base32"));
         assert!(
-            e("magnet:?xt=urn:btih:zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz").contains("not valid hex")
+            e("magnet:?xt=urn:btih:zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz")
+                .contains("not valid hex")
         );
         assert!(e("magnet:?xt=urn:btih:11111111111111111111111111111111").contains("base32"));
         assert!(e(&format!("magnet:?xt=urn:btih:{HEX}&x.pe=nohost")).contains("x.pe"));

@@ -17,67 +17,59 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use clap::{Parser, Subcommand};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use momo_tests::swarm::{Seeder, pattern};
 use momo_tests::{Daemon, DaemonConfig, url_path};
 
-struct Args {
+#[derive(Parser)]
+#[command(
+    name = "momo-bench",
+    about = "Speed and memory of the real momod, measured from outside",
+    after_help = "Build first: cargo build --release --workspace (the bench runs target/release/momod)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// PROPFIND latency and RSS for a large library.
+    Library(LibraryArgs),
+    /// Streaming from a loopback swarm: first byte, seeks, throughput, concurrent streams.
+    Stream(StreamArgs),
+}
+
+#[derive(clap::Args)]
+struct LibraryArgs {
+    #[arg(long, default_value_t = 10_000)]
     movies: usize,
+    #[arg(long, default_value_t = 500)]
     shows: usize,
+    #[arg(long, default_value_t = 60)]
     episodes_per_show: usize,
+    /// Timed requests per path.
+    #[arg(long, default_value_t = 100)]
     requests: usize,
 }
 
-fn parse_args() -> Result<(String, Args), String> {
-    let mut args = std::env::args().skip(1);
-    let command = args.next().unwrap_or_else(|| "--help".into());
-    let mut a = Args {
-        movies: 10_000,
-        shows: 500,
-        episodes_per_show: 60,
-        requests: 100,
-    };
-    while let Some(flag) = args.next() {
-        let mut value = || -> Result<usize, String> {
-            args.next()
-                .and_then(|v| v.parse().ok())
-                .ok_or(format!("{flag} needs a number"))
-        };
-        match flag.as_str() {
-            "--movies" => a.movies = value()?,
-            "--shows" => a.shows = value()?,
-            "--episodes-per-show" => a.episodes_per_show = value()?,
-            "--requests" => a.requests = value()?,
-            other => return Err(format!("unknown option {other}")),
-        }
-    }
-    Ok((command, a))
+#[derive(clap::Args)]
+struct StreamArgs {
+    /// Warm first-byte requests (at most 50).
+    #[arg(long, default_value_t = 100)]
+    requests: usize,
 }
 
 fn main() {
-    let (command, args) = match parse_args() {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("momo-bench: {e}");
-            std::process::exit(2);
-        }
-    };
-    match command.as_str() {
-        "library" => library(&args),
-        "stream" => stream(&args),
-        _ => {
-            eprintln!(
-                "usage: momo-bench library [--movies N] [--shows N] [--episodes-per-show N] [--requests N]\n\
-                        momo-bench stream [--requests N]\n\
-                 Build first: cargo build --release --workspace (the bench runs target/release/momod)"
-            );
-            std::process::exit(if command == "--help" { 0 } else { 2 });
-        }
+    match Cli::parse().command {
+        Command::Library(args) => library(&args),
+        Command::Stream(args) => stream(&args),
     }
 }
 
-fn library(args: &Args) {
+fn library(args: &LibraryArgs) {
     let tmp = tempfile::tempdir().unwrap();
     let media = tmp.path().join("media");
     std::fs::create_dir_all(&media).unwrap();
@@ -189,7 +181,7 @@ fn rss(pid: u32) -> (u64, u64) {
 }
 
 /// Writes the rows in one transaction with prepared statements.
-fn fill(db: &Path, video: &Path, args: &Args) {
+fn fill(db: &Path, video: &Path, args: &LibraryArgs) {
     let mut conn = SqliteConnection::establish(db.to_str().unwrap()).expect("open library.db");
     conn.batch_execute("PRAGMA foreign_keys = ON; BEGIN IMMEDIATE;")
         .unwrap();
@@ -277,7 +269,7 @@ fn percentile(times: &mut [Duration], q: f64) -> Duration {
     times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1]
 }
 
-fn stream(args: &Args) {
+fn stream(args: &StreamArgs) {
     let tmp = tempfile::tempdir().unwrap();
     // One file per measurement, so each starts cold.
     let probe_file = tmp.path().join("Probe.Movie.mkv");

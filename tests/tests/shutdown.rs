@@ -1,0 +1,169 @@
+//! Shutdown drains: on SIGTERM a response in flight is finished (or, past
+//! `shutdown_grace_s`, cut), momod exits cleanly and promptly, and it leaves nothing behind:
+//! no socket, no lock, no unmerged database log, and the library intact for the next start.
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use momo_tests::{Daemon, DaemonConfig, eventually, url_path};
+use tempfile::TempDir;
+
+/// A daemon whose share holds one movie backed by a local file of `size` patterned bytes.
+struct Share {
+    tmp: TempDir,
+    daemon: Daemon,
+    url: String,
+    content: Vec<u8>,
+}
+
+fn config(media: &Path, grace_s: u64) -> DaemonConfig {
+    DaemonConfig::new()
+        .env("MOMO_LIBRARY_LOCAL_ROOTS", media.display().to_string())
+        .env("MOMO_SHUTDOWN_GRACE_S", grace_s.to_string())
+}
+
+fn share(grace_s: u64, size: usize) -> Share {
+    let tmp = TempDir::new().unwrap();
+    let media = tmp.path().join("media");
+    std::fs::create_dir_all(&media).unwrap();
+    let video = media.join("film.mkv");
+    let content: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&video, &content).unwrap();
+    let daemon = Daemon::start_in(&tmp.path().join("data"), config(&media, grace_s));
+    daemon.ctl_ok(&["movie", "add", "--title", "Film", "--year", "1999"]);
+    let a = daemon.ctl_json(&["assign", "movie", "1", "--local", video.to_str().unwrap()]);
+    let url = format!(
+        "http://{}{}",
+        daemon.webdav_addr(),
+        url_path(a["share_path"].as_str().unwrap())
+    );
+    Share {
+        tmp,
+        daemon,
+        url,
+        content,
+    }
+}
+
+/// A slow player: curl reading the file at `rate` into `out`.
+fn slow_download(url: &str, rate: &str, out: &Path) -> Child {
+    Command::new("curl")
+        .args(["-sS", "--max-time", "120", "--limit-rate", rate, "-o"])
+        .arg(out)
+        .arg(url)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("curl")
+}
+
+fn wait_started(out: &Path) {
+    eventually(Duration::from_secs(20), "the download to start", || {
+        std::fs::metadata(out).is_ok_and(|m| m.len() > 0)
+    });
+}
+
+fn finish(mut curl: Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = curl.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = curl.kill();
+            panic!("curl did not end after momod stopped");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Nothing left behind: the socket is gone, the database log merged, and a new daemon can
+/// take the data dir and finds the library as it was.
+fn assert_clean_restart(tmp: &TempDir, data_dir: PathBuf) {
+    assert!(
+        !data_dir.join("momod.sock").exists(),
+        "the control socket is removed"
+    );
+    let wal = data_dir.join("library.db-wal");
+    assert!(
+        std::fs::metadata(&wal).map_or(true, |m| m.len() == 0),
+        "the database log was merged into library.db at shutdown"
+    );
+    let next = Daemon::start_in(&data_dir, config(&tmp.path().join("media"), 5));
+    let movies = next.ctl_json(&["movie", "ls"]);
+    assert_eq!(movies[0]["title"], "Film");
+    assert_eq!(movies[0]["assigned"], true);
+}
+
+#[test]
+fn a_response_in_flight_finishes_before_momod_exits() {
+    // 24 MiB at 8 MiB/s: about three seconds, well inside a 30 s grace period, and more than
+    // loopback socket buffers hold, so the response is still being sent at SIGTERM.
+    let mut s = share(30, 24 << 20);
+    let out = s.tmp.path().join("body");
+    let curl = slow_download(&s.url, "8M", &out);
+    wait_started(&out);
+
+    let signalled = Instant::now();
+    let status = s
+        .daemon
+        .signal_and_wait(libc::SIGTERM, Duration::from_secs(40))
+        .unwrap_or_else(|| panic!("momod did not stop:\n{}", s.daemon.log()));
+    let took = signalled.elapsed();
+    assert!(status.success(), "momod exited with {status}");
+    let log = s.daemon.log();
+    assert!(
+        log.contains("letting open responses finish") && !log.contains("cutting"),
+        "{log}"
+    );
+    let curl_status = finish(curl);
+    let body = std::fs::read(&out).unwrap();
+    assert!(
+        curl_status.success() && body == s.content,
+        "the player got the whole file ({} of {} bytes, curl {curl_status})\n{}",
+        body.len(),
+        s.content.len(),
+        s.daemon.log()
+    );
+    // It exited when the response was done, not at the end of the grace period.
+    assert!(
+        took < Duration::from_secs(25),
+        "momod waited {took:?} after the response had finished"
+    );
+    assert_clean_restart(&s.tmp, s.tmp.path().join("data"));
+}
+
+#[test]
+fn a_response_still_open_after_the_grace_period_is_cut() {
+    // 64 MiB at 2 MiB/s would take half a minute; the grace period is one second.
+    let mut s = share(1, 64 << 20);
+    let out = s.tmp.path().join("body");
+    let curl = slow_download(&s.url, "2M", &out);
+    wait_started(&out);
+
+    let status = s
+        .daemon
+        .signal_and_wait(libc::SIGTERM, Duration::from_secs(20))
+        .unwrap_or_else(|| {
+            panic!(
+                "momod did not stop after its grace period:\n{}",
+                s.daemon.log()
+            )
+        });
+    assert!(status.success(), "momod exited with {status}");
+    let log = s.daemon.log();
+    assert!(log.contains("cutting responses still open"), "{log}");
+    // The player sees a short body and an error, never a complete-looking file.
+    let curl_status = finish(curl);
+    let body = std::fs::read(&out).unwrap();
+    assert!(
+        !curl_status.success(),
+        "curl reported success on a cut body"
+    );
+    assert!(body.len() < s.content.len());
+    assert!(
+        body[..] == s.content[..body.len()],
+        "what arrived is the file's own bytes"
+    );
+    assert_clean_restart(&s.tmp, s.tmp.path().join("data"));
+}
