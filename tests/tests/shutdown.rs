@@ -95,40 +95,61 @@ fn assert_clean_restart(tmp: &TempDir, data_dir: PathBuf) {
     assert_eq!(movies[0]["assigned"], true);
 }
 
+/// How a SIGTERM during a slow download ended.
+struct Stopped {
+    /// From the signal to momod's exit.
+    took: Duration,
+    log: String,
+    curl: std::process::ExitStatus,
+    body: Vec<u8>,
+}
+
+/// Starts a player reading at `rate`, sends SIGTERM once bytes flow, and waits up to `limit`
+/// for momod (which must exit cleanly) and then for the player.
+fn sigterm_during_download(s: &mut Share, rate: &str, limit: Duration) -> Stopped {
+    let out = s.tmp.path().join("body");
+    let curl = slow_download(&s.url, rate, &out);
+    wait_started(&out);
+    let signalled = Instant::now();
+    let status = s
+        .daemon
+        .signal_and_wait(libc::SIGTERM, limit)
+        .unwrap_or_else(|| panic!("momod did not stop within {limit:?}:\n{}", s.daemon.log()));
+    let took = signalled.elapsed();
+    let log = s.daemon.log();
+    assert!(status.success(), "momod exited with {status}:\n{log}");
+    let curl = finish(curl);
+    Stopped {
+        took,
+        log,
+        curl,
+        body: std::fs::read(&out).unwrap(),
+    }
+}
+
 #[test]
 fn a_response_in_flight_finishes_before_momod_exits() {
     // 24 MiB at 8 MiB/s: about three seconds, well inside a 30 s grace period, and more than
     // loopback socket buffers hold, so the response is still being sent at SIGTERM.
     let mut s = share(30, 24 << 20);
-    let out = s.tmp.path().join("body");
-    let curl = slow_download(&s.url, "8M", &out);
-    wait_started(&out);
-
-    let signalled = Instant::now();
-    let status = s
-        .daemon
-        .signal_and_wait(libc::SIGTERM, Duration::from_secs(40))
-        .unwrap_or_else(|| panic!("momod did not stop:\n{}", s.daemon.log()));
-    let took = signalled.elapsed();
-    assert!(status.success(), "momod exited with {status}");
-    let log = s.daemon.log();
+    let stopped = sigterm_during_download(&mut s, "8M", Duration::from_secs(40));
+    let log = &stopped.log;
     assert!(
         log.contains("letting open responses finish") && !log.contains("cutting"),
         "{log}"
     );
-    let curl_status = finish(curl);
-    let body = std::fs::read(&out).unwrap();
     assert!(
-        curl_status.success() && body == s.content,
-        "the player got the whole file ({} of {} bytes, curl {curl_status})\n{}",
-        body.len(),
+        stopped.curl.success() && stopped.body == s.content,
+        "the player got the whole file ({} of {} bytes, curl {})\n{log}",
+        stopped.body.len(),
         s.content.len(),
-        s.daemon.log()
+        stopped.curl
     );
     // It exited when the response was done, not at the end of the grace period.
     assert!(
-        took < Duration::from_secs(25),
-        "momod waited {took:?} after the response had finished"
+        stopped.took < Duration::from_secs(25),
+        "momod waited {:?} after the response had finished",
+        stopped.took
     );
     assert_clean_restart(&s.tmp, s.tmp.path().join("data"));
 }
@@ -137,27 +158,16 @@ fn a_response_in_flight_finishes_before_momod_exits() {
 fn a_response_still_open_after_the_grace_period_is_cut() {
     // 64 MiB at 2 MiB/s would take half a minute; the grace period is one second.
     let mut s = share(1, 64 << 20);
-    let out = s.tmp.path().join("body");
-    let curl = slow_download(&s.url, "2M", &out);
-    wait_started(&out);
-
-    let status = s
-        .daemon
-        .signal_and_wait(libc::SIGTERM, Duration::from_secs(20))
-        .unwrap_or_else(|| {
-            panic!(
-                "momod did not stop after its grace period:\n{}",
-                s.daemon.log()
-            )
-        });
-    assert!(status.success(), "momod exited with {status}");
-    let log = s.daemon.log();
-    assert!(log.contains("cutting responses still open"), "{log}");
-    // The player sees a short body and an error, never a complete-looking file.
-    let curl_status = finish(curl);
-    let body = std::fs::read(&out).unwrap();
+    let stopped = sigterm_during_download(&mut s, "2M", Duration::from_secs(20));
     assert!(
-        !curl_status.success(),
+        stopped.log.contains("cutting responses still open"),
+        "{}",
+        stopped.log
+    );
+    // The player sees a short body and an error, never a complete-looking file.
+    let body = &stopped.body;
+    assert!(
+        !stopped.curl.success(),
         "curl reported success on a cut body"
     );
     assert!(body.len() < s.content.len());

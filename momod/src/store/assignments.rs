@@ -9,35 +9,28 @@ use crate::error::{Error, Result};
 use crate::library::model::{Assignment, Item, Labels, NewSource, SourceFile, SourceKind};
 use crate::torrent::InfoHash;
 
-/// The columns that say what a source is, in this order everywhere they are read.
-pub(super) type SourceCols = (
-    assignments::kind,
-    assignments::file_path,
-    assignments::file_size,
-    assignments::info_hash,
-    assignments::magnet,
-    assignments::file_index,
-);
-pub(super) const SOURCE_COLS: SourceCols = (
-    assignments::kind,
-    assignments::file_path,
-    assignments::file_size,
-    assignments::info_hash,
-    assignments::magnet,
-    assignments::file_index,
-);
-pub(super) type SourceRow = (
-    String,
-    String,
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<i32>,
-);
+/// The columns that say what a source is, read the same way everywhere.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = assignments, check_for_backend(diesel::sqlite::Sqlite))]
+pub(super) struct SourceRow {
+    kind: String,
+    file_path: String,
+    file_size: i64,
+    info_hash: Option<String>,
+    magnet: Option<String>,
+    file_index: Option<i32>,
+}
 
 /// Reads a source back from its columns (the one inverse of `insert`).
 pub(super) fn source_file(row: SourceRow) -> Result<(SourceFile, u64)> {
-    let (kind, path, size, hash, magnet, index) = row;
+    let SourceRow {
+        kind,
+        file_path: path,
+        file_size: size,
+        info_hash: hash,
+        magnet,
+        file_index: index,
+    } = row;
     let corrupt = || {
         Error::Internal(format!(
             "assignment of `{path}` is malformed in the database"
@@ -185,7 +178,7 @@ fn active(conn: &mut SqliteConnection, item: Item) -> Result<Option<Assignment>>
     let row: Option<Row> = active_of(item)
         .select((
             assignments::id,
-            SOURCE_COLS,
+            SourceRow::as_select(),
             assignments::resolution,
             assignments::source,
             assignments::created_at,

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::Store;
-use super::assignments::{SOURCE_COLS, SourceRow, source_file};
+use super::assignments::{SourceRow, source_file};
 use super::schema::{assignments, episodes, movies, seasons, shows};
 use crate::error::Result;
 use crate::library::model::SourceFile;
@@ -61,7 +61,11 @@ impl Store {
     /// Every movie and episode with an active source.
     pub async fn share_rows(&self) -> Result<ShareRows> {
         self.run(|conn| {
-            let cols = (assignments::id, SOURCE_COLS, assignments::created_at);
+            let cols = (
+                assignments::id,
+                SourceRow::as_select(),
+                assignments::created_at,
+            );
             // (id, TMDB id, title, year, source)
             type MovieRow = (i64, Option<i64>, String, Option<i32>, SourceCols);
             let movie_rows: Vec<MovieRow> = movies::table
