@@ -39,25 +39,3 @@ impl From<Error> for Status {
         Status::new(code, e.to_string())
     }
 }
-
-impl From<diesel::result::Error> for Error {
-    fn from(e: diesel::result::Error) -> Error {
-        use diesel::result::{DatabaseErrorKind, Error as D};
-        match e {
-            D::NotFound => Error::NotFound("not found".into()),
-            D::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                Error::AlreadyExists(format!("already exists ({})", info.message()))
-            }
-            D::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => {
-                Error::FailedPrecondition(format!(
-                    "refers to something missing ({})",
-                    info.message()
-                ))
-            }
-            other if other.to_string().contains("database is locked") => {
-                Error::Unavailable(format!("database busy, try again: {other}"))
-            }
-            other => Error::Internal(format!("database: {other}")),
-        }
-    }
-}

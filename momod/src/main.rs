@@ -4,9 +4,10 @@
 //! dir) → store (migrations applied) → torrent engine → WebDAV and gRPC listeners.
 //!
 //! Shutdown order, on SIGINT/SIGTERM: both listeners stop accepting; open WebDAV responses
-//! and gRPC calls get `shutdown_grace_s` to finish, then are cut; then the torrent engine
-//! stops (no stream is left reading from it), the database is checkpointed, the socket is
-//! removed and the lock released. See ARCHITECTURE.md.
+//! and gRPC calls get `shutdown_grace_s` to finish, then are cut (a cut call is answered
+//! `Unavailable`); the control socket is removed as gRPC stops; then the torrent engine stops
+//! (no stream is left reading from it), the database log is merged into `library.db`, and
+//! the lock is released at exit. See ARCHITECTURE.md.
 mod auth;
 mod config;
 mod error;

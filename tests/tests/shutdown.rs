@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use momo_tests::{Daemon, DaemonConfig, eventually, url_path};
+use momo_tests::{Daemon, DaemonConfig, clean_command, eventually, momoctl_bin, url_path};
 use tempfile::TempDir;
 
 /// A daemon whose share holds one movie backed by a local file of `size` patterned bytes.
@@ -176,4 +176,52 @@ fn a_response_still_open_after_the_grace_period_is_cut() {
         "what arrived is the file's own bytes"
     );
     assert_clean_restart(&s.tmp, s.tmp.path().join("data"));
+}
+
+#[test]
+fn a_grpc_call_still_running_after_the_grace_period_is_answered_unavailable() {
+    // A "peer" that accepts connections and never says a word: the metadata never comes.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    silent.set_nonblocking(true).unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let tmp = TempDir::new().unwrap();
+    let mut d = Daemon::start_in(
+        &tmp.path().join("data"),
+        DaemonConfig::new()
+            .env("MOMO_SHUTDOWN_GRACE_S", "1")
+            .env("MOMO_TORRENT_METADATA_TIMEOUT_S", "300"),
+    );
+    let magnet = format!(
+        "magnet:?xt=urn:btih:{}&x.pe=127.0.0.1:{port}",
+        "cd".repeat(20)
+    );
+    let ctl = clean_command(&momoctl_bin())
+        .env("MOMOCTL_ADDR", d.addr())
+        .args(["torrent", "files", &magnet])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("momoctl");
+    // The call is in flight once momod has reached the peer.
+    let mut held = Vec::new();
+    eventually(Duration::from_secs(20), "momod to ask the peer", || {
+        if let Ok((conn, _)) = silent.accept() {
+            held.push(conn)
+        }
+        !held.is_empty()
+    });
+
+    let status = d
+        .signal_and_wait(libc::SIGTERM, Duration::from_secs(20))
+        .unwrap_or_else(|| panic!("a waiting call held momod up:\n{}", d.log()));
+    assert!(status.success(), "momod exited with {status}");
+    let out = ctl.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("Unavailable") && err.contains("shutting down"),
+        "the caller is told why: {err}"
+    );
+    assert!(!d.socket().exists(), "the control socket is removed");
 }

@@ -9,8 +9,11 @@ mod library;
 mod system;
 mod torrent;
 
+use std::future::Future;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -92,30 +95,40 @@ pub async fn serve(
     let stop = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
+    // Turns true when the grace period is over: calls still running are answered then.
+    let (cut_tx, cut_rx) = watch::channel(false);
+    let cut = CutAtDeadline { cut: cut_rx };
     let unix_server = Server::builder()
+        .layer(cut.clone())
         .add_routes(routes.clone())
         .serve_with_incoming_shutdown(UnixListenerStream::new(uds), stop(shutdown.clone()));
     let tcp_server = async {
         let Some((listener, token)) = tcp else {
             return Ok(());
         };
+        // The token is checked first (outermost); the cut wraps the calls themselves.
         Server::builder()
             .layer(tonic::service::InterceptorLayer::new(move |req| {
                 check_token(&token, req)
             }))
+            .layer(cut)
             .add_routes(routes)
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop(shutdown.clone()))
             .await
     };
-    // A call that waits on a swarm (metadata can take a minute) must not hold up shutdown.
+    // A call that waits on a swarm (metadata can take a minute) must not hold up shutdown:
+    // after the grace period it is answered `Unavailable`; a connection that still does not
+    // close a moment later is abandoned.
     let deadline = async {
         stop(shutdown.clone()).await;
         tokio::time::sleep(grace).await;
+        let _ = cut_tx.send(true);
+        tokio::time::sleep(Duration::from_secs(2)).await;
     };
     let result = tokio::select! {
         served = async { tokio::try_join!(unix_server, tcp_server) } => served.map(|_| ()),
         _ = deadline => {
-            warn!("gRPC calls still running after the grace period (shutdown_grace_s): dropped");
+            warn!("gRPC connections still open after the grace period: closed");
             Ok(())
         }
     };
@@ -170,5 +183,68 @@ fn check_token(token: &str, req: Request<()>) -> Result<Request<()>, Status> {
         Ok(req)
     } else {
         Err(Status::unauthenticated("wrong token"))
+    }
+}
+
+/// Answers a call still running when `cut` turns true with `Unavailable`. tonic serves each
+/// connection in a task of its own, so stopping the server alone would leave such a call
+/// running while the engine and the database shut down under it.
+#[derive(Clone)]
+struct CutAtDeadline {
+    cut: watch::Receiver<bool>,
+}
+
+impl<S> tower::Layer<S> for CutAtDeadline {
+    type Service = Cut<S>;
+    fn layer(&self, inner: S) -> Cut<S> {
+        Cut {
+            inner,
+            cut: self.cut.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Cut<S> {
+    inner: S,
+    cut: watch::Receiver<bool>,
+}
+
+type Reply = http::Response<tonic::body::Body>;
+
+impl<S, B> tower::Service<http::Request<B>> for Cut<S>
+where
+    S: tower::Service<http::Request<B>, Response = Reply>,
+    S::Future: Send + 'static,
+{
+    type Response = Reply;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Reply, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let call = self.inner.call(req);
+        let mut cut = self.cut.clone();
+        Box::pin(async move {
+            let deadline = async move {
+                // The sender lives as long as the server; if it is gone, never cut.
+                if cut.wait_for(|cut| *cut).await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                reply = call => reply,
+                () = deadline => {
+                    warn!("gRPC call cut: still running at the end of the shutdown grace period");
+                    Ok(Status::unavailable(
+                        "momod is shutting down and this call did not finish in time; run it again once momod is back",
+                    )
+                    .into_http())
+                }
+            }
+        })
     }
 }

@@ -123,8 +123,14 @@ impl Store {
             Ok(rows
                 .into_iter()
                 .filter_map(|(hash, movie, episode, path)| {
-                    let hash = InfoHash::parse(hash.as_deref()?).ok()?;
-                    Some((hash, item_of(movie, episode)?, path))
+                    let parsed = hash.as_deref().and_then(|h| InfoHash::parse(h).ok());
+                    match (parsed, item_of(movie, episode)) {
+                        (Some(hash), Some(item)) => Some((hash, item, path)),
+                        _ => {
+                            tracing::warn!(%path, "torrent source with a malformed hash or item left out");
+                            None
+                        }
+                    }
                 })
                 .collect())
         })

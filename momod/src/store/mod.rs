@@ -7,8 +7,9 @@
 //!
 //! SQLite underneath: a small connection pool (WAL, foreign keys on, busy timeout),
 //! migrations embedded from the top-level `migrations/` and applied at start, every call run
-//! off the async runtime, every write one IMMEDIATE transaction. Queries use diesel's DSL
-//! (or plain SQL that PostgreSQL also reads) so the backend could change behind this module.
+//! off the async runtime, every write one IMMEDIATE transaction. Queries use diesel's DSL,
+//! except the show summary (plain SQL with SQLite's placeholders and collation), so a change
+//! of backend would stay inside this module.
 mod assignments;
 mod media;
 mod schema;
@@ -142,6 +143,29 @@ impl Store {
             .await;
         if let Err(e) = result {
             tracing::warn!("database checkpoint at shutdown: {e}");
+        }
+    }
+}
+
+/// Database errors as the daemon reports them; only the store sees diesel's.
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Error {
+        use diesel::result::{DatabaseErrorKind, Error as D};
+        match e {
+            D::NotFound => Error::NotFound("not found".into()),
+            D::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                Error::AlreadyExists(format!("already exists ({})", info.message()))
+            }
+            D::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => {
+                Error::FailedPrecondition(format!(
+                    "refers to something missing ({})",
+                    info.message()
+                ))
+            }
+            other if other.to_string().contains("database is locked") => {
+                Error::Unavailable(format!("database busy, try again: {other}"))
+            }
+            other => Error::Internal(format!("database: {other}")),
         }
     }
 }

@@ -57,6 +57,13 @@ fn share_source((assignment_id, row, created_at): SourceCols) -> Result<ShareSou
     })
 }
 
+/// One malformed row (written by hand, or by a newer momod) hides its item, not the share.
+fn usable(source: Result<ShareSource>) -> Option<ShareSource> {
+    source
+        .inspect_err(|e| tracing::warn!("left out of the share: {e}"))
+        .ok()
+}
+
 impl Store {
     /// Every movie and episode with an active source.
     pub async fn share_rows(&self) -> Result<ShareRows> {
@@ -104,15 +111,21 @@ impl Store {
                 .load(conn)?;
             let mut rows = ShareRows::default();
             for (id, tmdb_id, title, year, source) in movie_rows {
+                let Some(source) = usable(share_source(source)) else {
+                    continue;
+                };
                 rows.movies.push(ShareMovie {
                     id,
                     tmdb_id,
                     title,
                     year,
-                    source: share_source(source)?,
+                    source,
                 });
             }
             for (show, season_number, episode_id, episode_number, name, source) in episode_rows {
+                let Some(source) = usable(share_source(source)) else {
+                    continue;
+                };
                 rows.episodes.push(ShareEpisode {
                     show_id: show.0,
                     show_tmdb_id: show.1,
@@ -122,7 +135,7 @@ impl Store {
                     episode_id,
                     episode_number,
                     name,
-                    source: share_source(source)?,
+                    source,
                 });
             }
             Ok(rows)

@@ -1,5 +1,7 @@
 //! The store's rules, on a real SQLite file: one active source per item, all-or-nothing
 //! writes, season filters kept, pack results written as one batch.
+use diesel::RunQueryDsl;
+
 use super::*;
 use crate::library::model::{
     Item, Labels, MediaKind, NewSource, SeasonFilter, SourceFile, SourceKind,
@@ -230,4 +232,34 @@ async fn add_show_again(store: &Store) -> Result<i64> {
             vec![],
         )
         .await
+}
+
+#[tokio::test]
+async fn a_malformed_row_hides_its_item_not_the_share() {
+    let (_dir, store) = open();
+    let good = store.insert_movie(None, "Good".into(), None).await.unwrap();
+    let bad = store.insert_movie(None, "Bad".into(), None).await.unwrap();
+    store
+        .attach(vec![(Item::Movie(good.id), local("/m/good.mkv", 1))])
+        .await
+        .unwrap();
+    // 40 characters pass the schema's CHECK, but they are no hex hash.
+    store
+        .write(move |conn| {
+            diesel::sql_query(format!(
+                "INSERT INTO assignments (movie_id, kind, info_hash, magnet, file_index, \
+                 file_path, file_size, is_active, created_at) \
+                 VALUES ({}, 'torrent', '{}', 'magnet:?', 0, 'x.mkv', 1, 1, 0)",
+                bad.id,
+                "z".repeat(40)
+            ))
+            .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let rows = store.share_rows().await.unwrap();
+    let titles: Vec<&str> = rows.movies.iter().map(|m| m.title.as_str()).collect();
+    assert_eq!(titles, ["Good"]);
+    assert!(store.torrent_sources().await.unwrap().is_empty());
 }

@@ -22,7 +22,14 @@ impl InfoHash {
                 s.len()
             )));
         }
-        // librqbit's Id20 reads hex, and base32 in upper case only.
+        // Only letters and digits reach librqbit: its base32 decoder accepts `=` padding,
+        // decodes a padded 32-character string to fewer than 20 bytes, and then panics.
+        if !s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(MagnetError(format!(
+                "info hash `{s}` must be 40 hex or 32 base32 characters, letters and digits only"
+            )));
+        }
+        // Id20 reads hex, and base32 in upper case only.
         let id = Id20::from_str(&s.to_ascii_uppercase()).map_err(|_| {
             MagnetError(format!(
                 "info hash `{s}` is not valid {}",
@@ -221,6 +228,15 @@ mod tests {
                 .contains("not valid hex")
         );
         assert!(e("magnet:?xt=urn:btih:11111111111111111111111111111111").contains("base32"));
+        // Padding, signs and spaces inside never reach the decoder (padding used to panic it).
+        for bad in [
+            format!("{}=", "A".repeat(31)),
+            format!("{}====", "A".repeat(28)),
+            format!("{}+", "a".repeat(39)),
+            format!("{} {}", "a".repeat(20), "a".repeat(19)),
+        ] {
+            assert!(InfoHash::parse(&bad).is_err(), "{bad}");
+        }
         assert!(e(&format!("magnet:?xt=urn:btih:{HEX}&x.pe=nohost")).contains("x.pe"));
         assert!(e(&format!("magnet:?xt=urn:btih:{HEX}&tr=ftp://x")).contains("tracker"));
         assert!(
