@@ -90,6 +90,18 @@ impl Store {
 
     /// Deactivates the item's active source; returns it, or None when it had none.
     pub async fn detach(&self, item: Item) -> Result<Option<Assignment>> {
+        // Nothing to detach is no write: the share's tree stays cached.
+        let current = self
+            .run(move |conn| {
+                if !item_exists(conn, item)? {
+                    return Err(item.not_found());
+                }
+                active(conn, item)
+            })
+            .await?;
+        if current.is_none() {
+            return Ok(None);
+        }
         self.write(move |conn| {
             if !item_exists(conn, item)? {
                 return Err(item.not_found());

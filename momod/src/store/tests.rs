@@ -100,7 +100,17 @@ async fn an_item_has_one_active_source_and_replaced_ones_stay() {
     // Detaching returns what was active; a second detach finds nothing.
     let removed = store.detach(item).await.unwrap().unwrap();
     assert_eq!(removed.id, second.id);
+    let generation = store.generation();
     assert!(store.detach(item).await.unwrap().is_none());
+    assert_eq!(
+        store.generation(),
+        generation,
+        "detaching nothing is no write"
+    );
+    assert!(matches!(
+        store.detach(Item::Movie(999)).await,
+        Err(Error::NotFound(_))
+    ));
     assert!(store.share_rows().await.unwrap().movies.is_empty());
     assert!(!store.movies(Some(movie.id)).await.unwrap()[0].assigned);
     assert_eq!(store.counts().await.unwrap().assigned, 0);
