@@ -57,6 +57,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal: a log file or journal gets plain text.
+        .with_ansi(colour_logs())
         .init();
 
     let mut config = match Config::load(args.config.as_deref(), std::env::vars()) {
@@ -206,6 +208,12 @@ fn lock_data_dir(data_dir: &Path) -> anyhow::Result<File> {
     file.rewind()?;
     writeln!(file, "{}", std::process::id())?;
     Ok(file)
+}
+
+/// Colours when stderr is a terminal and `NO_COLOR` (no-color.org) is unset or empty.
+fn colour_logs() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 async fn wait_for_signal() {

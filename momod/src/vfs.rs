@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 use crate::error::Result;
 use crate::library::model::{Item, SourceFile};
@@ -147,7 +148,7 @@ impl Vfs {
 // ---------------------------------------------------------------------- names
 
 /// Makes a title safe as one path segment on every client: `:` → ` -`, `/` and `\` → `-`,
-/// `? * " < > |` and control characters dropped, spaces collapsed, no leading dots, no
+/// `? * " < > |`, control and format characters dropped, spaces collapsed, no leading dots, no
 /// trailing dots or spaces, NFC, at most `max` bytes. Never empty.
 pub fn sanitize(name: &str, max: usize) -> String {
     let mut out = String::with_capacity(name.len());
@@ -159,6 +160,9 @@ pub fn sanitize(name: &str, max: usize) -> String {
             // Tabs and newlines are whitespace before they are control characters.
             c if c.is_whitespace() => out.push(' '),
             c if c.is_control() => {}
+            // Invisible format characters (Unicode Cf): bidi overrides that make
+            // `Holiday \u{202e}vkm.exe` read as `Holiday exe.mkv`, zero-width spaces, BOMs.
+            c if c.general_category() == GeneralCategory::Format => {}
             c => out.push(c),
         }
     }
@@ -387,6 +391,10 @@ mod tests {
         // NFD in, NFC out.
         assert_eq!(s("Ame\u{301}lie"), "Amélie");
         assert_eq!(s("???"), "Untitled");
+        // Format characters are dropped: no bidi tricks, no invisible differences.
+        assert_eq!(s("Holiday \u{202e}vkm.exe"), "Holiday vkm.exe");
+        assert_eq!(s("Zero\u{200b}Width\u{feff}"), "ZeroWidth");
+        assert_eq!(s("\u{2066}Isolated\u{2069}"), "Isolated");
         assert!(sanitize(&"é".repeat(300), 255).len() <= 255);
     }
 

@@ -37,6 +37,10 @@ fn status_over_the_control_socket() {
         0o600,
         "socket must be private to the user"
     );
+    // stderr goes to a file here: the log is plain text, no terminal colour codes.
+    let log = d.log();
+    assert!(log.contains("momod starting"), "{log}");
+    assert!(!log.contains('\x1b'), "colour codes in a log file: {log:?}");
 }
 
 #[test]
@@ -228,5 +232,34 @@ fn bad_config_file_value_names_the_key_and_the_file() {
     assert!(
         log.contains("torrent.start_paused") && log.contains("momod.toml"),
         "{log}"
+    );
+}
+
+#[test]
+fn momoctl_ends_quietly_when_its_reader_goes_away() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+
+    let d = Daemon::start(DaemonConfig::new());
+    // Enough output (hundreds of KB) that momoctl is still writing when the reader leaves.
+    d.ctl_ok(&["show", "add", "--title", "Long", "--episodes", "1:3000"]);
+    let mut child = momo_tests::clean_command(&momo_tests::momoctl_bin())
+        .env("MOMOCTL_ADDR", d.addr())
+        .args(["-o", "json", "show", "get", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    // Reader gone (like `| head -c 100`).
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        out.status.signal() == Some(libc::SIGPIPE) || out.status.success(),
+        "ends by SIGPIPE like other tools, not {:?}: {err}",
+        out.status
     );
 }
