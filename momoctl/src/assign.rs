@@ -8,7 +8,7 @@ use tonic::transport::Channel;
 
 use crate::client::{Auth, Failure};
 use crate::json;
-use crate::output::{self, Format, human_size, opt, waiting};
+use crate::output::{self, Format, human_size, opt, shown, waiting};
 
 #[derive(Subcommand, Debug)]
 pub enum AssignCmd {
@@ -179,15 +179,15 @@ pub async fn assign(
             .map(|r| format!(", replacing assignment {r}"))
             .unwrap_or_default();
         let from = match &a.info_hash {
-            Some(h) => format!("{} [torrent {h}]", a.file_path),
-            None => a.file_path.clone(),
+            Some(h) => format!("{} [torrent {h}]", shown(&a.file_path)),
+            None => shown(&a.file_path),
         };
         println!(
             "{} {} now plays {from} ({}{replaced})\n  share: {}",
             kind.as_str(),
             args.id,
             human_size(a.file_size),
-            a.share_path
+            shown(&a.share_path)
         );
     });
     Ok(())
@@ -228,7 +228,7 @@ fn print_pack(report: &json::PackReport) {
     } else {
         ""
     };
-    println!("{} ({}){note}", report.name, report.info_hash);
+    println!("{} ({}){note}", shown(&report.name), report.info_hash);
     println!("matched ({}):", report.matched.len());
     for m in &report.matched {
         let name = opt(m.episode_name.clone());
@@ -236,7 +236,7 @@ fn print_pack(report: &json::PackReport) {
             "  {}  {name}  <-  [{}] {}",
             code(m.season_number, m.episode_number),
             m.file_index,
-            m.file_path
+            shown(&m.file_path)
         );
     }
     if !report.ambiguous.is_empty() {
@@ -246,7 +246,7 @@ fn print_pack(report: &json::PackReport) {
                 "  {}  <-  [{}] {}",
                 code(m.season_number, m.episode_number),
                 m.file_index,
-                m.file_path
+                shown(&m.file_path)
             );
         }
     }
@@ -256,7 +256,12 @@ fn print_pack(report: &json::PackReport) {
             report.unmatched_files.len()
         );
         for f in &report.unmatched_files {
-            println!("  [{}] {} ({})", f.index, f.path, human_size(f.size));
+            println!(
+                "  [{}] {} ({})",
+                f.index,
+                shown(&f.path),
+                human_size(f.size)
+            );
         }
     }
     if !report.missing_episodes.is_empty() {
@@ -293,7 +298,7 @@ pub async fn unassign(
             Some(a) => println!(
                 "{} {id}: detached {} (was {})",
                 kind.as_str(),
-                a.file_path,
+                shown(&a.file_path),
                 opt(Some(&a.share_path))
             ),
             None => println!("{} {id} had no source", kind.as_str()),

@@ -22,13 +22,31 @@ pub fn emit<T: Serialize>(format: Format, value: &T, table: impl FnOnce(&T)) {
     }
 }
 
-/// A table with a header row, no borders, aligned like `kubectl get`.
+/// Text from the daemon as a terminal may show it: control characters (ESC, BEL, C1…)
+/// written as `\u{1b}` escapes, so a title cannot move the cursor, retitle the window or
+/// hide a link. JSON output stays exact; this is for tables and messages.
+pub fn shown(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// A table with a header row, no borders, aligned like `kubectl get`; cells are `shown`.
 pub fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Table {
     let mut t = Table::new();
     t.load_style(presets::NOTHING);
     t.set_header(header.to_vec());
     for row in rows {
-        t.add_row(row);
+        t.add_row(row.iter().map(|cell| shown(cell)).collect::<Vec<_>>());
     }
     t
 }
@@ -37,13 +55,14 @@ pub fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Ta
 pub fn fields(rows: &[(&str, String)]) {
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     for (k, v) in rows {
-        println!("{k:width$}  {v}");
+        println!("{k:width$}  {}", shown(v));
     }
 }
 
-/// `Some(1999)` → "1999", `None` → "-".
+/// `Some(1999)` → "1999", `None` → "-" (text `shown`).
 pub fn opt<T: ToString>(v: Option<T>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
+    v.map(|v| shown(&v.to_string()))
+        .unwrap_or_else(|| "-".into())
 }
 
 /// "yes" or "-".
@@ -53,9 +72,10 @@ pub fn yes(b: bool) -> String {
 
 /// "Fight Club (1999)", or just the title without a year.
 pub fn title_year(title: &str, year: Option<i32>) -> String {
+    let title = shown(title);
     match year {
         Some(y) => format!("{title} ({y})"),
-        None => title.to_string(),
+        None => title,
     }
 }
 

@@ -6,7 +6,7 @@ use tonic::transport::Channel;
 
 use crate::client::{Auth, Failure};
 use crate::json;
-use crate::output::{self, Format, human_size, waiting};
+use crate::output::{self, Format, human_size, shown, waiting};
 
 #[derive(Subcommand, Debug)]
 pub enum TorrentCmd {
@@ -67,10 +67,15 @@ fn print_one(t: pb::Torrent, format: Format) {
             ("streams", t.open_streams.to_string()),
         ]);
         if let Some(e) = &t.error {
-            println!("error     {e}");
+            println!("error     {}", shown(e));
         }
         for u in &t.used_by {
-            println!("used by   {} {}: {}", u.item_kind, u.item_id, u.share_path);
+            println!(
+                "used by   {} {}: {}",
+                u.item_kind,
+                u.item_id,
+                shown(&u.share_path)
+            );
         }
     });
 }
@@ -90,7 +95,7 @@ pub async fn run(
                 .await?
                 .into_inner();
             output::emit(format, &json::TorrentFiles::from(r), |r| {
-                println!("{} ({})", r.name, r.info_hash);
+                println!("{} ({})", shown(&r.name), r.info_hash);
                 let rows = r
                     .files
                     .iter()
@@ -152,7 +157,7 @@ pub async fn run(
                 unassigned: r.unassigned.into_iter().map(json::ItemRef::from).collect(),
             };
             output::emit(format, &removed, |r| {
-                println!("removed torrent {}", r.removed);
+                println!("removed torrent {}", shown(&r.removed));
                 for i in &r.unassigned {
                     println!("  unassigned {} {}", i.item_kind, i.item_id);
                 }
