@@ -389,6 +389,16 @@ fn propfind_gives_names_sizes_collections_and_stable_etags() {
         &format!("{folder}/Söme - Fïlm & Co (2019).mkv"),
     );
     assert_eq!(code, 404, "a missing local file is a 404, not zeros");
+
+    // Swapped for a FIFO, it is refused at once rather than waiting for a writer forever.
+    let made = run("mkfifo", &[file.to_str().unwrap()]);
+    assert!(made.status.success());
+    let (code, _, body) = s.curl(
+        &["--max-time", "20", "-r", "0-9"],
+        &format!("{folder}/Söme - Fïlm & Co (2019).mkv"),
+    );
+    assert_eq!(code, 403, "a FIFO in place of the file is refused");
+    assert!(body.len() < 100, "no file body: {} bytes", body.len());
 }
 
 #[test]

@@ -447,17 +447,31 @@ async fn open_source(
 ) -> Result<Box<dyn DavFile>, FsError> {
     let backing = match &file.file {
         SourceFile::Local { path } => {
-            let handle = tokio::fs::File::open(path).await.map_err(|e| {
-                warn!(%path, "local source cannot be opened: {e}");
-                match e.kind() {
-                    std::io::ErrorKind::NotFound => FsError::NotFound,
-                    std::io::ErrorKind::PermissionDenied => FsError::Forbidden,
-                    _ => FsError::GeneralFailure,
-                }
+            // Non-blocking open: if the file was swapped for a FIFO (or a device) since it was
+            // assigned, a plain open would wait for a writer forever. Regular files read the
+            // same either way.
+            let handle = tokio::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(path)
+                .await
+                .map_err(|e| {
+                    warn!(%path, "local source cannot be opened: {e}");
+                    match e.kind() {
+                        std::io::ErrorKind::NotFound => FsError::NotFound,
+                        std::io::ErrorKind::PermissionDenied => FsError::Forbidden,
+                        _ => FsError::GeneralFailure,
+                    }
+                })?;
+            let meta = handle.metadata().await.map_err(|e| {
+                warn!(%path, "local source cannot be read: {e}");
+                FsError::GeneralFailure
             })?;
-            if let Ok(meta) = handle.metadata().await
-                && meta.len() != file.size
-            {
+            if !meta.is_file() {
+                warn!(%path, "local source is no longer a regular file; assign it again");
+                return Err(FsError::Forbidden);
+            }
+            if meta.len() != file.size {
                 warn!(
                     %path, recorded = file.size, actual = meta.len(),
                     "local source changed size since it was assigned; assign it again"
