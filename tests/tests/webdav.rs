@@ -234,6 +234,23 @@ fn ranges_are_byte_identical_to_the_file() {
         Some(format!("bytes {}-{}/{len}", len - 500, len - 1).as_str())
     );
     assert!(body == original[len - 500..]);
+    // Ranges that would repeat bytes (`0-,0-,…`, 200 times in a 1 KB header) get the file
+    // once, not 200 times; disjoint ranges are still served as parts.
+    let flood = format!("Range: bytes={}", vec!["0-"; 200].join(","));
+    let (code, _, body) = s.curl(&["-H", &flood], &share_path);
+    assert_eq!(code, 200);
+    assert!(
+        body == original,
+        "the whole file, once ({} bytes)",
+        body.len()
+    );
+    let (code, head, body) = s.curl(&["-r", "0-9,100-109"], &share_path);
+    assert_eq!(code, 206);
+    assert!(
+        header(&head, "content-type").is_some_and(|t| t.starts_with("multipart/byteranges")),
+        "{head}"
+    );
+    assert!(body.len() < 1000);
     // Past the end.
     let (code, head, _) = s.curl(&["-r", &format!("{}-", len + 10)], &share_path);
     assert_eq!(code, 416);

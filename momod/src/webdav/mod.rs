@@ -174,6 +174,15 @@ impl FrontDoor {
                 .insert("MS-Author-Via", HeaderValue::from_static("DAV"));
             r
         } else if method == Method::GET || method == Method::HEAD {
+            let mut req = req;
+            if let Some(range) = req.headers().get(header::RANGE)
+                && repeats_bytes(range.as_bytes())
+            {
+                // RFC 9110 14.2 lets a server ignore Range: the whole file, once, beats the
+                // same bytes over and over (`bytes=0-,0-,0-,…`).
+                debug!(%peer, "multi-range request with overlapping or too many ranges: ignored");
+                req.headers_mut().remove(header::RANGE);
+            }
             self.dav.handle(req).await
         } else if method.as_str() == "PROPFIND" {
             self.propfind(req).await
@@ -282,6 +291,40 @@ impl FrontDoor {
             None => false,
         }
     }
+}
+
+/// More ranges than a player ever asks for in one request.
+const MAX_RANGES: usize = 16;
+
+/// Whether a multi-range `Range` header could make the response longer than the file:
+/// more than `MAX_RANGES` ranges, overlapping ones, or several open-ended or suffix ranges
+/// (which may overlap once the size is known). A single range never repeats bytes.
+fn repeats_bytes(range: &[u8]) -> bool {
+    let Some(spec) = std::str::from_utf8(range)
+        .ok()
+        .and_then(|r| r.trim().strip_prefix("bytes="))
+    else {
+        return false;
+    };
+    let parts: Vec<&str> = spec.split(',').map(str::trim).collect();
+    if parts.len() <= 1 {
+        return false;
+    }
+    if parts.len() > MAX_RANGES {
+        return true;
+    }
+    let mut spans = Vec::with_capacity(parts.len());
+    for part in parts {
+        match part
+            .split_once('-')
+            .map(|(a, b)| (a.parse::<u64>(), b.parse::<u64>()))
+        {
+            Some((Ok(first), Ok(last))) => spans.push((first, last)),
+            _ => return true,
+        }
+    }
+    spans.sort_unstable();
+    spans.windows(2).any(|w| w[1].0 <= w[0].1)
 }
 
 fn xml(status: StatusCode, doc: String) -> Response<Body> {
@@ -633,5 +676,34 @@ impl DavFile for ShareFile {
 
     fn flush(&mut self) -> FsFuture<'_, ()> {
         async { Ok(()) }.boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repeats_bytes;
+
+    #[test]
+    fn ranges_that_could_repeat_bytes_are_spotted() {
+        let r = |s: &str| repeats_bytes(s.as_bytes());
+        // One range, however written, is served as asked.
+        assert!(!r("bytes=0-"));
+        assert!(!r("bytes=-500"));
+        assert!(!r("bytes=100-199"));
+        // Disjoint closed ranges are fine, in any order.
+        assert!(!r("bytes=0-99, 200-299"));
+        assert!(!r("bytes=200-299,0-99"));
+        // Overlaps, touching ends, open ends among several, and floods are not.
+        assert!(r("bytes=0-99,50-150"));
+        assert!(r("bytes=0-99,99-150"));
+        assert!(r("bytes=0-,0-"));
+        assert!(r("bytes=0-99,-100"));
+        assert!(r(&format!("bytes={}", vec!["0-0"; 17].join(","))));
+        let many: Vec<String> = (0..17)
+            .map(|i| format!("{}-{}", i * 10, i * 10 + 1))
+            .collect();
+        assert!(r(&format!("bytes={}", many.join(","))));
+        // Not a byte range at all: left to dav-server.
+        assert!(!r("items=0-1,0-1"));
     }
 }
