@@ -6,7 +6,7 @@ use tonic::Status;
 
 use crate::library::model::{
     Assignment, EpisodeDetail, FileChoice, Item, ItemKind, Labels, MediaKind, Movie, PackEpisode,
-    PackMatch, PackReport, ShowDetail, ShowSummary, TorrentUser, TorrentView,
+    PackMatch, PackReport, ShowDetail, ShowSummary, SourceFile, TorrentUser, TorrentView,
 };
 use crate::library::{RefreshReport, SearchResult};
 use crate::torrent::{InfoHash, Inspected, TorrentFile};
@@ -145,13 +145,13 @@ pub fn search_result(r: SearchResult) -> pb::SearchResult {
 
 pub fn assignment(a: Assignment) -> pb::Assignment {
     let (info_hash, file_index) = match &a.file {
-        crate::library::model::SourceFile::Torrent {
+        SourceFile::Torrent {
             info_hash, index, ..
         } => (
             Some(info_hash.to_string()),
             Some(i32::try_from(*index).unwrap_or(i32::MAX)),
         ),
-        crate::library::model::SourceFile::Local { .. } => (None, None),
+        SourceFile::Local { .. } => (None, None),
     };
     pb::Assignment {
         id: a.id,
