@@ -16,6 +16,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
+        // Garbage requests are InvalidArgument, not Internal (see src/codec.rs).
+        .codec_path("crate::codec::ProstCodec")
         .compile_fds(compiler.file_descriptor_set())?;
     Ok(())
 }

@@ -128,14 +128,23 @@ pub async fn movie(
             print_movie("added movie", m.into(), format);
         }
         MovieCmd::Ls => {
-            let movies: Vec<json::Movie> = client
-                .list_movies(pb::ListMoviesRequest {})
-                .await?
-                .into_inner()
-                .movies
-                .into_iter()
-                .map(json::Movie::from)
-                .collect();
+            // Page by page: a reply stays under the message limit however large the library.
+            let mut movies: Vec<json::Movie> = Vec::new();
+            let mut page_token = String::new();
+            loop {
+                let page = client
+                    .list_movies(pb::ListMoviesRequest {
+                        page_size: 0,
+                        page_token,
+                    })
+                    .await?
+                    .into_inner();
+                movies.extend(page.movies.into_iter().map(json::Movie::from));
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
             output::emit(format, &movies, |movies| {
                 let rows = movies.iter().map(|m| {
                     vec![
@@ -241,14 +250,22 @@ pub async fn show(
             });
         }
         ShowCmd::Ls => {
-            let shows: Vec<json::ShowSummary> = client
-                .list_shows(pb::ListShowsRequest {})
-                .await?
-                .into_inner()
-                .shows
-                .into_iter()
-                .map(json::ShowSummary::from)
-                .collect();
+            let mut shows: Vec<json::ShowSummary> = Vec::new();
+            let mut page_token = String::new();
+            loop {
+                let page = client
+                    .list_shows(pb::ListShowsRequest {
+                        page_size: 0,
+                        page_token,
+                    })
+                    .await?
+                    .into_inner();
+                shows.extend(page.shows.into_iter().map(json::ShowSummary::from));
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
             output::emit(format, &shows, |shows| {
                 let rows = shows.iter().map(|s| {
                     vec![

@@ -41,6 +41,13 @@ pub struct WebdavConfig {
     pub listen: SocketAddr,
     pub username: Option<String>,
     pub password: Option<String>,
+    /// Connections served at once; more wait in the kernel's queue until one closes.
+    pub max_connections: usize,
+    /// How long a connection may go without a complete request head, after it opens or
+    /// after its last response (slow or silent clients, idle keep-alive connections).
+    pub idle_timeout_s: u64,
+    /// How long a response may wait on a client that has stopped reading it.
+    pub send_timeout_s: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -99,6 +106,9 @@ impl Default for WebdavConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 36911)),
             username: None,
             password: None,
+            max_connections: 1024,
+            idle_timeout_s: 30,
+            send_timeout_s: 60,
         }
     }
 }
@@ -301,6 +311,31 @@ impl Config {
                 "config key `shutdown_grace_s` = {} is more than 600 seconds",
                 self.shutdown_grace_s
             );
+        }
+        for (key, value, range) in [
+            (
+                "webdav.max_connections",
+                self.webdav.max_connections as u64,
+                1..=100_000,
+            ),
+            (
+                "webdav.idle_timeout_s",
+                self.webdav.idle_timeout_s,
+                1..=3600,
+            ),
+            (
+                "webdav.send_timeout_s",
+                self.webdav.send_timeout_s,
+                1..=3600,
+            ),
+        ] {
+            if !range.contains(&value) {
+                bail!(
+                    "config key `{key}` = {value} is out of range ({}–{})",
+                    range.start(),
+                    range.end()
+                );
+            }
         }
         if self.tmdb.rate_limit_per_s == 0 {
             bail!("config key `tmdb.rate_limit_per_s` must be at least 1");

@@ -13,6 +13,7 @@ mod config;
 mod error;
 mod grpc;
 mod library;
+mod listen;
 mod store;
 mod tmdb;
 mod torrent;
@@ -29,7 +30,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::config::Config;
 
@@ -96,6 +97,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     // Held until the process exits: the OS drops the lock even after kill -9.
     let _lock = lock_data_dir(&data_dir)?;
     info!(data_dir = %data_dir.display(), version = env!("CARGO_PKG_VERSION"), "momod starting");
+    let descriptors = listen::raise_descriptor_limit();
 
     let store = store::Store::open(&data_dir)?;
     let tmdb = tmdb::Tmdb::new(&config.tmdb).context("TMDB client")?;
@@ -132,14 +134,30 @@ async fn run(config: Config) -> anyhow::Result<()> {
         }),
         _ => None,
     };
-    info!(listen = %webdav_addr, auth = credentials.is_some(), "WebDAV listening");
+    // Half the descriptors at most for the share: torrent peers and files need theirs.
+    let max_connections = config
+        .webdav
+        .max_connections
+        .min((descriptors / 2).max(64) as usize);
+    if max_connections < config.webdav.max_connections {
+        warn!(
+            max_connections,
+            descriptors, "webdav.max_connections lowered to fit the open-file limit"
+        );
+    }
+    info!(listen = %webdav_addr, auth = credentials.is_some(), max_connections, "WebDAV listening");
     let webdav = tokio::spawn(webdav::serve(
         webdav_listener,
         vfs,
         engine.clone(),
         credentials,
         shutdown_rx.clone(),
-        grace,
+        webdav::Limits {
+            max_connections,
+            idle_timeout: Duration::from_secs(config.webdav.idle_timeout_s),
+            send_timeout: Duration::from_secs(config.webdav.send_timeout_s),
+            grace,
+        },
     ));
     let idle = tokio::spawn(engine.clone().idle_loop(shutdown_rx.clone()));
 

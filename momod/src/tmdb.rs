@@ -22,6 +22,11 @@ use crate::error::{Error, Result};
 const ATTEMPTS: u32 = 3;
 /// Longest we wait on a `Retry-After` before giving up with `ResourceExhausted`.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+/// Largest answer read from TMDB. A long season with its guest stars and crew is a few
+/// MiB; more than this is not an answer we want to hold in memory.
+const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Search results are only shown, never stored: longer titles are cut to this many bytes.
+const MAX_HIT_TITLE_BYTES: usize = 200;
 /// Cached responses kept at most; expired ones are dropped first.
 const CACHE_ENTRIES: usize = 2048;
 
@@ -137,6 +142,47 @@ struct ErrorJson {
 fn year_of(date: Option<&str>) -> Option<i32> {
     date.filter(|d| d.len() >= 4)
         .and_then(|d| d[..4].parse().ok())
+}
+
+/// The body of a TMDB answer, refused past `MAX_BODY_BYTES` without reading it all.
+async fn read_body(mut resp: reqwest::Response, what: &str) -> Result<Vec<u8>> {
+    let too_big = || {
+        Error::Unavailable(format!(
+            "TMDB's answer for {what} is larger than {} MiB",
+            MAX_BODY_BYTES >> 20
+        ))
+    };
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| {
+        Error::Unavailable(format!(
+            "TMDB's answer for {what} broke off: {}",
+            root_cause(&e.without_url())
+        ))
+    })? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// At most `max` bytes of `s`, cut at a character boundary, with "…" when cut.
+fn cut(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
 }
 
 /// Empty strings from TMDB mean "no value".
@@ -257,10 +303,12 @@ impl Tmdb {
         Ok(r.results
             .into_iter()
             .map(|i| {
-                let title = non_empty(i.title).unwrap_or_default();
+                let title = cut(&non_empty(i.title).unwrap_or_default(), MAX_HIT_TITLE_BYTES);
                 SearchHit {
                     tmdb_id: i.id,
-                    original_title: non_empty(i.original_title).unwrap_or_else(|| title.clone()),
+                    original_title: non_empty(i.original_title)
+                        .map(|t| cut(&t, MAX_HIT_TITLE_BYTES))
+                        .unwrap_or_else(|| title.clone()),
                     title,
                     year: year_of(i.release_date.as_deref()),
                 }
@@ -326,12 +374,12 @@ impl Tmdb {
             };
             let status = resp.status();
             if status.is_success() {
-                let value: serde_json::Value = resp.json().await.map_err(|e| {
-                    Error::Unavailable(format!(
-                        "TMDB sent an unreadable answer for {what}: {}",
-                        e.without_url()
-                    ))
-                })?;
+                let value: serde_json::Value =
+                    serde_json::from_slice(&read_body(resp, what).await?).map_err(|e| {
+                        Error::Unavailable(format!(
+                            "TMDB sent an unreadable answer for {what}: {e}"
+                        ))
+                    })?;
                 self.store(cache_key, value.clone());
                 return decode(value, what);
             }
@@ -341,11 +389,12 @@ impl Tmdb {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
-            let message = resp
-                .json::<ErrorJson>()
+            let message = read_body(resp, what)
                 .await
                 .ok()
+                .and_then(|b| serde_json::from_slice::<ErrorJson>(&b).ok())
                 .and_then(|e| e.status_message)
+                .map(|m| cut(&m, 200))
                 .unwrap_or_default();
             match status {
                 StatusCode::UNAUTHORIZED => {

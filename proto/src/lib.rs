@@ -1,6 +1,8 @@
 //! The momod gRPC API (`momo.v1`) and the few facts client and daemon must agree on.
 use std::path::PathBuf;
 
+pub mod codec;
+
 #[allow(clippy::all, clippy::pedantic)]
 pub mod v1 {
     tonic::include_proto!("momo.v1");

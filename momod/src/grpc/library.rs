@@ -4,6 +4,7 @@ use momo_proto::v1::library_service_server::LibraryService;
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, movie, show_detail, show_summary};
+use crate::library::model::Page;
 use crate::library::{Library, NewMovie, NewShow};
 
 pub struct LibraryApi {
@@ -28,16 +29,15 @@ impl LibraryService for LibraryApi {
 
     async fn list_movies(
         &self,
-        _: Request<pb::ListMoviesRequest>,
+        req: Request<pb::ListMoviesRequest>,
     ) -> Reply<pb::ListMoviesResponse> {
-        let movies = self
-            .library
-            .list_movies()
-            .await?
-            .into_iter()
-            .map(movie)
-            .collect();
-        Ok(Response::new(pb::ListMoviesResponse { movies }))
+        let req = req.into_inner();
+        let page = Page::parse(req.page_size, &req.page_token)?;
+        let (movies, next_page_token) = page.of(self.library.list_movies().await?);
+        Ok(Response::new(pb::ListMoviesResponse {
+            movies: movies.into_iter().map(movie).collect(),
+            next_page_token,
+        }))
     }
 
     async fn get_movie(&self, req: Request<pb::GetMovieRequest>) -> Reply<pb::Movie> {
@@ -80,15 +80,14 @@ impl LibraryService for LibraryApi {
         )))
     }
 
-    async fn list_shows(&self, _: Request<pb::ListShowsRequest>) -> Reply<pb::ListShowsResponse> {
-        let shows = self
-            .library
-            .list_shows()
-            .await?
-            .into_iter()
-            .map(show_summary)
-            .collect();
-        Ok(Response::new(pb::ListShowsResponse { shows }))
+    async fn list_shows(&self, req: Request<pb::ListShowsRequest>) -> Reply<pb::ListShowsResponse> {
+        let req = req.into_inner();
+        let page = Page::parse(req.page_size, &req.page_token)?;
+        let (shows, next_page_token) = page.of(self.library.list_shows().await?);
+        Ok(Response::new(pb::ListShowsResponse {
+            shows: shows.into_iter().map(show_summary).collect(),
+            next_page_token,
+        }))
     }
 
     async fn get_show(&self, req: Request<pb::GetShowRequest>) -> Reply<pb::Show> {

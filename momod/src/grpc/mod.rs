@@ -23,7 +23,6 @@ use momo_proto::v1::system_service_server::SystemServiceServer;
 use momo_proto::v1::torrent_service_server::TorrentServiceServer;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
-use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
 use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic::{Request, Status};
@@ -36,6 +35,9 @@ use assignment::AssignmentApi;
 use library::LibraryApi;
 use system::SystemApi;
 use torrent::TorrentApi;
+
+/// Largest request accepted: the longest fields (a magnet, a path) are a few KiB.
+const MAX_REQUEST_BYTES: usize = 256 * 1024;
 
 /// Binds every configured listener, then serves until `shutdown` turns true. Calls in
 /// flight then get `grace` to finish before they are dropped.
@@ -83,14 +85,23 @@ pub async fn serve(
     };
     let routes = Routes::new(health_service)
         .add_service(reflection)
-        .add_service(SystemServiceServer::new(system))
-        .add_service(LibraryServiceServer::new(LibraryApi {
-            library: library.clone(),
-        }))
-        .add_service(AssignmentServiceServer::new(AssignmentApi {
-            library: library.clone(),
-        }))
-        .add_service(TorrentServiceServer::new(TorrentApi { library }));
+        .add_service(SystemServiceServer::new(system).max_decoding_message_size(MAX_REQUEST_BYTES))
+        .add_service(
+            LibraryServiceServer::new(LibraryApi {
+                library: library.clone(),
+            })
+            .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            AssignmentServiceServer::new(AssignmentApi {
+                library: library.clone(),
+            })
+            .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            TorrentServiceServer::new(TorrentApi { library })
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        );
 
     let stop = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -101,7 +112,10 @@ pub async fn serve(
     let unix_server = Server::builder()
         .layer(cut.clone())
         .add_routes(routes.clone())
-        .serve_with_incoming_shutdown(UnixListenerStream::new(uds), stop(shutdown.clone()));
+        .serve_with_incoming_shutdown(
+            crate::listen::incoming(uds, "gRPC (socket)"),
+            stop(shutdown.clone()),
+        );
     let tcp_server = async {
         let Some((listener, token)) = tcp else {
             return Ok(());
@@ -113,7 +127,10 @@ pub async fn serve(
             }))
             .layer(cut)
             .add_routes(routes)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop(shutdown.clone()))
+            .serve_with_incoming_shutdown(
+                crate::listen::incoming(listener, "gRPC (TCP)"),
+                stop(shutdown.clone()),
+            )
             .await
     };
     // A call that waits on a swarm (metadata can take a minute) must not hold up shutdown:

@@ -2,6 +2,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Library;
+use super::limits::{self, Origin};
 use super::model::{Counts, MediaKind, Movie, SeasonFilter, ShowDetail, ShowSummary};
 use crate::error::{Error, Result};
 use crate::store::NewShowRecord;
@@ -50,9 +51,18 @@ impl Library {
                 check_tmdb_id(id)?;
                 self.refuse_existing(MediaKind::Movie, id).await?;
                 let info = self.tmdb.movie(id).await?;
-                (Some(id), info.title, info.year)
+                let origin = Origin::Tmdb(&format!("movie {id}"));
+                (
+                    Some(id),
+                    limits::title(&info.title, origin)?,
+                    limits::year(info.year, origin)?,
+                )
             }
-            NewMovie::Manual { title, year } => (None, check_title(&title)?, check_year(year)?),
+            NewMovie::Manual { title, year } => (
+                None,
+                limits::title(&title, Origin::User)?,
+                limits::year(year, Origin::User)?,
+            ),
         };
         self.store.insert_movie(tmdb_id, title, year).await
     }
@@ -105,12 +115,17 @@ impl Library {
                 };
                 self.refuse_existing(MediaKind::Show, tmdb_id).await?;
                 let info = self.tmdb.show(tmdb_id).await?;
+                let origin = Origin::Tmdb(&format!("show {tmdb_id}"));
+                let title = limits::title(&info.title, origin)?;
+                let year = limits::year(info.year, origin)?;
+                limits::season_list(&info.seasons, origin)?;
                 let wanted = wanted_seasons(&info, &filter)?;
                 let fetched = self.fetch_seasons(tmdb_id, &wanted).await?;
+                let fetched = limits::seasons(fetched, origin)?;
                 let record = NewShowRecord {
                     tmdb_id: Some(tmdb_id),
-                    title: info.title,
-                    year: info.year,
+                    title,
+                    year,
                     filter,
                 };
                 (record, fetched)
@@ -122,11 +137,11 @@ impl Library {
             } => {
                 let record = NewShowRecord {
                     tmdb_id: None,
-                    title: check_title(&title)?,
-                    year: check_year(year)?,
+                    title: limits::title(&title, Origin::User)?,
+                    year: limits::year(year, Origin::User)?,
                     filter: SeasonFilter::default(),
                 };
-                let seasons = placeholder_seasons(&seasons)?;
+                let seasons = limits::seasons(placeholder_seasons(&seasons)?, Origin::User)?;
                 let filter = SeasonFilter {
                     specials: seasons.iter().any(|s| s.season_number == 0),
                     ..record.filter
@@ -178,6 +193,10 @@ impl Library {
             )));
         };
         let info = self.tmdb.show(tmdb_id).await?;
+        let origin = Origin::Tmdb(&format!("show {tmdb_id}"));
+        let title = limits::title(&info.title, origin)?;
+        let year = limits::year(info.year, origin)?;
+        limits::season_list(&info.seasons, origin)?;
         // Seasons the user asked for that TMDB no longer lists are skipped, not an error.
         let wanted: Vec<i32> = info
             .seasons
@@ -185,11 +204,10 @@ impl Library {
             .copied()
             .filter(|n| filter.wants(*n))
             .collect();
-        let fetched = self.fetch_seasons(tmdb_id, &wanted).await?;
-        let (added_seasons, added_episodes, updated_episodes) = self
-            .store
-            .refresh_show(id, info.title, info.year, fetched)
-            .await?;
+        // The limits hold for the show as it will be: every wanted season is fetched.
+        let fetched = limits::seasons(self.fetch_seasons(tmdb_id, &wanted).await?, origin)?;
+        let (added_seasons, added_episodes, updated_episodes) =
+            self.store.refresh_show(id, title, year, fetched).await?;
         Ok(RefreshReport {
             show: self.get_show(id).await?,
             added_seasons,
@@ -206,16 +224,13 @@ impl Library {
         query: &str,
         year: Option<i32>,
     ) -> Result<Vec<SearchResult>> {
-        let query = query.trim();
-        if query.is_empty() {
-            return Err(Error::InvalidArgument("search text is empty".into()));
-        }
-        let year = check_year(year)?;
+        let query = limits::query(query)?;
+        let year = limits::year(year, Origin::User)?;
         let endpoint = match kind {
             MediaKind::Movie => "movie",
             MediaKind::Show => "tv",
         };
-        let hits = self.tmdb.search(endpoint, query, year).await?;
+        let hits = self.tmdb.search(endpoint, &query, year).await?;
         let ids: Vec<i64> = hits.iter().map(|h| h.tmdb_id).collect();
         let known = self.store.known_tmdb_ids(kind, ids).await?;
         Ok(hits
@@ -243,29 +258,17 @@ fn check_tmdb_id(id: i64) -> Result<()> {
     Ok(())
 }
 
-fn check_title(title: &str) -> Result<String> {
-    let title = title.trim();
-    if title.is_empty() {
-        return Err(Error::InvalidArgument("title is empty".into()));
-    }
-    Ok(title.to_string())
-}
-
-fn check_year(year: Option<i32>) -> Result<Option<i32>> {
-    match year {
-        Some(y) if !(1800..=2300).contains(&y) => Err(Error::InvalidArgument(format!(
-            "year {y} is not plausible (1800–2300)"
-        ))),
-        y => Ok(y),
-    }
-}
-
 /// `--seasons 1,3`: None when empty (every season).
 fn check_season_list(seasons: &[i32]) -> Result<Option<BTreeSet<i32>>> {
-    if let Some(bad) = seasons.iter().find(|n| **n < 0) {
+    if seasons.len() > limits::MAX_SEASONS {
         return Err(Error::InvalidArgument(format!(
-            "season numbers start at 0, not {bad}"
+            "{} seasons asked for; at most {} are allowed",
+            seasons.len(),
+            limits::MAX_SEASONS
         )));
+    }
+    for &n in seasons {
+        limits::season_number(n, Origin::User)?;
     }
     Ok((!seasons.is_empty()).then(|| seasons.iter().copied().collect()))
 }
@@ -293,10 +296,26 @@ fn wanted_seasons(info: &ShowInfo, filter: &SeasonFilter) -> Result<Vec<i32>> {
 /// `show add --title … --episodes 1:7,2:13`: seasons of unnamed episodes.
 fn placeholder_seasons(sizes: &[(i32, i32)]) -> Result<Vec<SeasonInfo>> {
     let mut numbers = BTreeMap::new();
+    if sizes.len() > limits::MAX_SEASONS {
+        return Err(Error::InvalidArgument(format!(
+            "{} seasons given; at most {} are allowed",
+            sizes.len(),
+            limits::MAX_SEASONS
+        )));
+    }
+    let mut total = 0usize;
     for &(season, count) in sizes {
-        if !(0..=1000).contains(&season) || !(1..=5000).contains(&count) {
+        limits::season_number(season, Origin::User)?;
+        // Counted before the placeholders are made: 5,000 seasons of 5,000 would be
+        // 25 million rows in memory first.
+        total = total.saturating_add(count.max(0) as usize);
+        if !(1..=limits::MAX_EPISODES_PER_SEASON as i32).contains(&count)
+            || total > limits::MAX_EPISODES_PER_SHOW
+        {
             return Err(Error::InvalidArgument(format!(
-                "season {season} with {count} episodes: season numbers go from 0, episode counts from 1"
+                "season {season} with {count} episodes: a season has 1–{} episodes, a show at most {}",
+                limits::MAX_EPISODES_PER_SEASON,
+                limits::MAX_EPISODES_PER_SHOW
             )));
         }
         if numbers.insert(season, count).is_some() {

@@ -5,6 +5,7 @@
 //! - `media`: movies and shows (add, list, get, remove, refresh, search).
 //! - `assign`: attaching sources to movies and episodes (local files, torrent files,
 //!   season packs) and detaching them.
+//! - `limits`: bounds on titles, names, years, seasons and episodes, from users and TMDB.
 //! - `pack`: reading release file names (which files are videos, which episodes a file holds)
 //!   and mapping a pack's files to a show's episodes.
 //! - `torrents`: the engine's torrents with the items that play from them.
@@ -12,6 +13,7 @@
 //! All fetching (TMDB, torrent metadata) happens before a write starts, and each use-case
 //! writes in one transaction, so a failure anywhere leaves the library as it was.
 mod assign;
+pub mod limits;
 mod media;
 pub mod model;
 mod pack;

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::torrent::{InfoHash, TorrentFile, TorrentStatus};
 
 /// A library item that can carry a source: the key of assignments (and, later, of subtitles,
@@ -372,5 +372,60 @@ mod tests {
         assert_eq!(SourceKind::parse("http"), None);
         assert_eq!(Item::Episode(12).to_string(), "episode 12");
         assert_eq!(Item::Movie(3).kind().as_str(), "movie");
+    }
+}
+
+/// One page of a list: `size` items from `offset`. The token handed to clients is the
+/// offset of the next page, as text; clients treat it as opaque.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub offset: usize,
+    pub size: usize,
+}
+
+impl Page {
+    pub const DEFAULT_SIZE: usize = 500;
+    pub const MAX_SIZE: usize = 1000;
+
+    /// From a request's `page_size` (0 = default) and `page_token` ("" = first page).
+    pub fn parse(size: u32, token: &str) -> Result<Page> {
+        let size = match size as usize {
+            0 => Page::DEFAULT_SIZE,
+            n if n <= Page::MAX_SIZE => n,
+            n => {
+                return Err(Error::InvalidArgument(format!(
+                    "page_size {n} is more than {}",
+                    Page::MAX_SIZE
+                )));
+            }
+        };
+        let offset = if token.is_empty() {
+            0
+        } else {
+            token
+                .parse()
+                .ok()
+                .filter(|_| token.len() <= 20)
+                .ok_or_else(|| {
+                    Error::InvalidArgument(
+                        "page_token is not one momod gave out (pass the last reply's next_page_token)"
+                            .into(),
+                    )
+                })?
+        };
+        Ok(Page { offset, size })
+    }
+
+    /// This page of `all`, and the token of the next page when there is one.
+    pub fn of<T>(self, all: Vec<T>) -> (Vec<T>, String) {
+        let total = all.len();
+        let items: Vec<T> = all.into_iter().skip(self.offset).take(self.size).collect();
+        let end = self.offset.saturating_add(items.len());
+        let next = if end < total {
+            end.to_string()
+        } else {
+            String::new()
+        };
+        (items, next)
     }
 }

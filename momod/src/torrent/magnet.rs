@@ -74,10 +74,26 @@ impl fmt::Display for MagnetError {
     }
 }
 
+/// Longest magnet accepted. Real ones, with a few dozen trackers, stay under 4 KiB.
+pub const MAX_MAGNET_BYTES: usize = 16 * 1024;
+/// Most `tr=` trackers and `x.pe=` peer hints accepted in one magnet.
+pub const MAX_TRACKERS: usize = 64;
+pub const MAX_PEER_HINTS: usize = 64;
+/// Longest `dn=` display name and tracker URL.
+const MAX_FIELD_BYTES: usize = 1024;
+
 impl Magnet {
+    /// Checks the size before anything else: a megabyte of `tr=` must be refused at once,
+    /// not parsed (it froze the API for seconds and kept half a gigabyte).
     pub fn parse(text: &str) -> Result<Magnet, MagnetError> {
         let err = |m: &str| Err(MagnetError(m.to_string()));
         let text = text.trim();
+        if text.len() > MAX_MAGNET_BYTES {
+            return Err(MagnetError(format!(
+                "it is {} bytes long; at most {MAX_MAGNET_BYTES} are accepted",
+                text.len()
+            )));
+        }
         let Some(query) = text.strip_prefix("magnet:?") else {
             return err("it must start with `magnet:?`");
         };
@@ -98,9 +114,15 @@ impl Magnet {
                     }
                     info_hash = Some(hex);
                 }
+                "dn" if value.len() > MAX_FIELD_BYTES => {
+                    return err("its name (dn=) is longer than 1024 bytes");
+                }
                 "dn" if !value.trim().is_empty() => name = Some(value.trim().to_string()),
                 "tr" => {
                     let tr = value.trim();
+                    if tr.len() > MAX_FIELD_BYTES {
+                        return err("a tracker URL (tr=) is longer than 1024 bytes");
+                    }
                     if !(tr.starts_with("http://")
                         || tr.starts_with("https://")
                         || tr.starts_with("udp://"))
@@ -110,6 +132,11 @@ impl Magnet {
                         )));
                     }
                     if !trackers.iter().any(|t| t == tr) {
+                        if trackers.len() == MAX_TRACKERS {
+                            return Err(MagnetError(format!(
+                                "it lists more than {MAX_TRACKERS} trackers (tr=)"
+                            )));
+                        }
                         trackers.push(tr.to_string());
                     }
                 }
@@ -120,6 +147,11 @@ impl Magnet {
                         MagnetError(format!("peer hint x.pe=`{addr}` is not IP:port"))
                     })?;
                     if !peers.contains(&resolved) {
+                        if peers.len() == MAX_PEER_HINTS {
+                            return Err(MagnetError(format!(
+                                "it lists more than {MAX_PEER_HINTS} peer hints (x.pe=)"
+                            )));
+                        }
                         peers.push(resolved);
                     }
                 }

@@ -43,21 +43,43 @@ use crate::vfs::{FileNode, Node, Vfs};
 /// Bytes per `read_bytes` call: dav-server's 16 KiB default means 65,536 calls per GiB.
 const READ_BUF_SIZE: usize = 256 * 1024;
 const ALLOW: &str = "OPTIONS, GET, HEAD, PROPFIND";
+/// Largest PROPFIND body read, and how long it may take to arrive.
+const MAX_PROPFIND_BODY: usize = 64 * 1024;
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest request head (request line and headers) read from a client.
+const MAX_REQUEST_HEAD: usize = 64 * 1024;
 
 pub struct Credentials {
     pub username: String,
     pub password: String,
 }
 
+/// How the share's connections are served and bounded.
+pub struct Limits {
+    pub max_connections: usize,
+    /// For a complete request head, after connecting or after the last response.
+    pub idle_timeout: Duration,
+    /// For a client that stopped taking the response.
+    pub send_timeout: Duration,
+    /// At shutdown, for open responses to finish.
+    pub grace: Duration,
+}
+
 /// Serves the share on `listener` until `shutdown` turns true, then drains: open responses
-/// get up to `grace` to finish before they are cut.
+/// get up to `limits.grace` to finish before they are cut.
+///
+/// Every connection is bounded: at most `max_connections` at once (more wait in the
+/// kernel's accept queue), closed when no complete request head arrives within
+/// `idle_timeout` (silent, trickling or idle keep-alive clients), and cut when the client
+/// leaves a response unread for `send_timeout`. A request still waiting on its source is
+/// bounded by the source's own read timeout.
 pub async fn serve(
     listener: TcpListener,
     vfs: Arc<Vfs>,
     engine: Arc<Engine>,
     credentials: Option<Credentials>,
     mut shutdown: watch::Receiver<bool>,
-    grace: Duration,
+    limits: Limits,
 ) {
     let dav = DavHandler::builder()
         .filesystem(Box::new(LibraryFs {
@@ -74,33 +96,73 @@ pub async fn serve(
         vfs,
         credentials,
     });
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let mut backoff = crate::listen::Backoff::new("WebDAV");
+    let mut full_since: Option<Instant> = None;
     // Every connection task, so shutdown can wait for them (and cut the stragglers).
     let mut connections = tokio::task::JoinSet::new();
     loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    warn!("WebDAV accept failed: {e}");
-                    continue;
+        // A slot first: at the cap, new connections wait in the kernel's queue.
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                if full_since.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                    warn!(
+                        max = limits.max_connections,
+                        "WebDAV connection limit reached (webdav.max_connections): new connections wait"
+                    );
+                    full_since = Some(Instant::now());
                 }
-            },
+                tokio::select! {
+                    slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+                    Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+                    _ = shutdown.wait_for(|stop| *stop) => break,
+                }
+            }
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
             // Reap finished connections as we go.
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             _ = shutdown.wait_for(|stop| *stop) => break,
         };
+        let (stream, peer) = match accepted {
+            Ok(a) => {
+                backoff.succeeded();
+                a
+            }
+            Err(e) => {
+                // Out of descriptors, mostly: retrying at once would spin.
+                let pause = backoff.failed(&e);
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    _ = shutdown.wait_for(|stop| *stop) => break,
+                }
+                continue;
+            }
+        };
         // PROPFIND answers are streamed in small pieces; with Nagle on, each waits for the
         // client's delayed ACK (~40 ms).
         let _ = stream.set_nodelay(true);
+        // A write that cannot make progress for this long fails the connection.
+        let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(limits.send_timeout));
         let front = front.clone();
         let mut stop = shutdown.clone();
+        let idle_timeout = limits.idle_timeout;
         connections.spawn(async move {
+            let _slot = slot;
             let service = hyper::service::service_fn(move |req| {
                 let front = front.clone();
                 async move { Ok::<_, Infallible>(front.handle(req, peer).await) }
             });
             let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service);
+                .timer(hyper_util::rt::TokioTimer::new())
+                // Runs whenever hyper waits for a request head: from the connection's
+                // start, and between requests on a kept-alive connection.
+                .header_read_timeout(idle_timeout)
+                .max_buf_size(MAX_REQUEST_HEAD)
+                .serve_connection(TokioIo::new(Box::pin(stream)), service);
             tokio::pin!(conn);
             let ended = tokio::select! {
                 ended = conn.as_mut() => ended,
@@ -111,7 +173,7 @@ pub async fn serve(
                     conn.await
                 }
             };
-            // Errors here are mostly players hanging up mid-body: routine.
+            // Errors here are mostly players hanging up mid-body (routine), or the timeouts.
             if let Err(e) = ended {
                 debug!(%peer, "WebDAV connection ended: {e}");
             }
@@ -122,11 +184,11 @@ pub async fn serve(
     if !connections.is_empty() {
         info!(
             connections = connections.len(),
-            grace_s = grace.as_secs_f32(),
+            grace_s = limits.grace.as_secs_f32(),
             "WebDAV: letting open responses finish"
         );
     }
-    let drained = tokio::time::timeout(grace, async {
+    let drained = tokio::time::timeout(limits.grace, async {
         while connections.join_next().await.is_some() {}
     })
     .await;
@@ -164,6 +226,14 @@ impl FrontDoor {
                     r
                 })
                 .unwrap()
+        } else if share_path(&path).is_none() {
+            // One rule for every method: dav-server would resolve `..` on GET while the
+            // tree lookup of PROPFIND would not.
+            plain(
+                StatusCode::BAD_REQUEST,
+                "bad path: `.` and `..` segments, encoded `/` and NUL are not allowed\n",
+            )
+            .unwrap()
         } else if method == Method::OPTIONS {
             // Class 1 only: Finder mounts read-only when the server has no locking.
             let mut r = plain(StatusCode::OK, "").unwrap();
@@ -220,23 +290,25 @@ impl FrontDoor {
                 );
             }
         };
-        let path = percent_encoding::percent_decode_str(req.uri().path())
-            .decode_utf8_lossy()
-            .into_owned();
+        let Some(path) = share_path(req.uri().path()) else {
+            return plain(StatusCode::BAD_REQUEST, "bad path\n").unwrap();
+        };
         let agent = req
             .headers()
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
-        // Request bodies are tiny; a huge one is not a PROPFIND we want to parse.
-        let body = match http_body_util::Limited::new(req.into_body(), 64 * 1024)
-            .collect()
-            .await
-        {
-            Ok(b) => b.to_bytes(),
-            Err(_) => {
+        // Request bodies are tiny; a huge one is not a PROPFIND we want to parse, and one
+        // that trickles in is not worth waiting for.
+        let body = http_body_util::Limited::new(req.into_body(), MAX_PROPFIND_BODY).collect();
+        let body = match tokio::time::timeout(BODY_TIMEOUT, body).await {
+            Ok(Ok(b)) => b.to_bytes(),
+            Ok(Err(_)) => {
                 return plain(StatusCode::PAYLOAD_TOO_LARGE, "PROPFIND body too large\n").unwrap();
+            }
+            Err(_) => {
+                return plain(StatusCode::REQUEST_TIMEOUT, "PROPFIND body too slow\n").unwrap();
             }
         };
         // What players really ask for (Infuse's body is not documented anywhere).
@@ -259,15 +331,16 @@ impl FrontDoor {
                 .unwrap();
             }
         };
-        // Collapse "//" as clients sometimes send it.
-        let mut normalised = String::with_capacity(path.len());
-        for segment in path.split('/').filter(|s| !s.is_empty()) {
-            normalised.push('/');
-            normalised.push_str(segment);
-        }
-        match propfind::multistatus(&tree, &normalised, depth1, &wanted) {
-            Some(doc) => xml(StatusCode::MULTI_STATUS, doc),
-            None => plain(StatusCode::NOT_FOUND, "not found\n").unwrap(),
+        // Off the async threads: a listing checks its local files on disk (a deleted one
+        // is not listed), and /Movies of a large library is megabytes of XML.
+        let doc = tokio::task::spawn_blocking(move || {
+            propfind::multistatus(&tree, &path, depth1, &wanted, local_file_present)
+        })
+        .await;
+        match doc {
+            Ok(Some(doc)) => xml(StatusCode::MULTI_STATUS, doc),
+            Ok(None) => plain(StatusCode::NOT_FOUND, "not found\n").unwrap(),
+            Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, "listing failed\n").unwrap(),
         }
     }
 
@@ -290,6 +363,36 @@ impl FrontDoor {
             }
             None => false,
         }
+    }
+}
+
+/// A request path as a tree path: percent-decoded, `//` collapsed, no trailing `/`
+/// (`/` itself is ""). None for what no share path can be: `.` or `..` segments, an
+/// encoded `/` or NUL inside a segment, or bytes that are not UTF-8.
+fn share_path(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len());
+    for segment in raw.split('/').filter(|s| !s.is_empty()) {
+        let segment = percent_encoding::percent_decode_str(segment)
+            .decode_utf8()
+            .ok()?;
+        if segment == "." || segment == ".." || segment.contains(['/', '\0']) {
+            return None;
+        }
+        out.push('/');
+        out.push_str(&segment);
+    }
+    Some(out)
+}
+
+/// Whether a file of the share can still be read: a local source must still be a regular
+/// file (a torrent file is always listed; it is fetched when read).
+fn local_file_present(node: &Node) -> bool {
+    match node {
+        Node::File(f) => match &f.file {
+            SourceFile::Local { path } => std::fs::metadata(path).is_ok_and(|m| m.is_file()),
+            SourceFile::Torrent { .. } => true,
+        },
+        Node::Dir(_) => true,
     }
 }
 
@@ -681,7 +784,26 @@ impl DavFile for ShareFile {
 
 #[cfg(test)]
 mod tests {
-    use super::repeats_bytes;
+    use super::{repeats_bytes, share_path};
+
+    #[test]
+    fn one_path_rule_for_every_method() {
+        let p = |s: &str| share_path(s);
+        assert_eq!(p("/").as_deref(), Some(""));
+        assert_eq!(p("//Movies///x/").as_deref(), Some("/Movies/x"));
+        assert_eq!(p("/TV%20Shows/A%3A%20B").as_deref(), Some("/TV Shows/A: B"));
+        assert_eq!(p("/Movies/../Movies/x"), None);
+        assert_eq!(p("/Movies/./x"), None);
+        assert_eq!(p("/Movies/%2E%2E/x"), None);
+        assert_eq!(p("/Movies/a%2Fb"), None);
+        assert_eq!(p("/Movies/a%00b"), None);
+        assert_eq!(p("/Movies/%FF"), None);
+        // Dots inside a name are fine.
+        assert_eq!(
+            p("/Movies/A.B (1999)").as_deref(),
+            Some("/Movies/A.B (1999)")
+        );
+    }
 
     #[test]
     fn ranges_that_could_repeat_bytes_are_spotted() {

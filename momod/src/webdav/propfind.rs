@@ -64,8 +64,16 @@ pub fn parse(body: &[u8]) -> Result<Wanted, String> {
 
 /// The multistatus document for `node` (and its children when `depth1`), or None if the
 /// path is not in the tree. `path` is the decoded request path.
-pub fn multistatus(tree: &Tree, path: &str, depth1: bool, wanted: &Wanted) -> Option<String> {
-    let node = tree.lookup(path)?;
+/// The 207 body for `path` (and its children with `depth1`); None when there is no such
+/// node. Files for which `present` is false are left out (a 404 when asked for directly).
+pub fn multistatus(
+    tree: &Tree,
+    path: &str,
+    depth1: bool,
+    wanted: &Wanted,
+    present: impl Fn(&Node) -> bool,
+) -> Option<String> {
+    let node = tree.lookup(path).filter(|n| present(n))?;
     let mut base = path.trim_end_matches('/').to_string();
     let mut out = String::with_capacity(512);
     out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">\n");
@@ -73,7 +81,7 @@ pub fn multistatus(tree: &Tree, path: &str, depth1: bool, wanted: &Wanted) -> Op
     if let (true, Node::Dir(dir)) = (depth1, node) {
         out.reserve(dir.children.len() * 480);
         let len = base.len();
-        for child in &dir.children {
+        for child in dir.children.iter().filter(|c| present(c)) {
             base.push('/');
             base.push_str(child.name());
             response(&mut out, &base, child, wanted);
