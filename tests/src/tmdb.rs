@@ -131,6 +131,11 @@ impl FakeTmdb {
             .expect("known show"));
     }
 
+    /// Adds (or replaces) a show.
+    pub fn add_show(&self, show: FakeShow) {
+        self.state.lock().unwrap().shows.insert(show.id, show);
+    }
+
     /// Adds a movie.
     pub fn add_movie(&self, id: i64, title: &str, release_date: &str) {
         self.state

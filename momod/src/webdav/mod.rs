@@ -161,7 +161,7 @@ pub async fn serve(
                 // Runs whenever hyper waits for a request head: from the connection's
                 // start, and between requests on a kept-alive connection.
                 .header_read_timeout(idle_timeout)
-                .max_buf_size(MAX_REQUEST_HEAD)
+                .max_header_size(MAX_REQUEST_HEAD)
                 .serve_connection(TokioIo::new(Box::pin(stream)), service);
             tokio::pin!(conn);
             let ended = tokio::select! {
