@@ -14,6 +14,8 @@ mod error;
 mod grpc;
 mod library;
 mod listen;
+#[cfg(test)]
+mod proptests;
 mod store;
 mod tmdb;
 mod torrent;

@@ -1133,7 +1133,9 @@ fn silent_slow_and_stalled_connections_are_closed() {
 fn start_up_refuses_bad_settings() {
     let tmp = TempDir::new().unwrap();
     let mut failures = Vec::new();
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    // (case, environment, what the error must say)
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
         (
             "open share without credentials",
             &[("MOMO_WEBDAV_LISTEN", "0.0.0.0:0")],

@@ -248,3 +248,98 @@ pub fn torrent(t: TorrentView) -> pb::Torrent {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+
+    use super::*;
+    use crate::library::limits::{
+        MAX_EPISODES_PER_SEASON, MAX_EPISODES_PER_SHOW, MAX_NAME_BYTES, MAX_SEASONS,
+    };
+    use crate::library::model::{EpisodeDetail, SeasonDetail, ShowSummary};
+    use crate::library::model::{Movie, Page};
+
+    /// gRPC's default message limit, which clients of any language apply to replies.
+    const MESSAGE_LIMIT: usize = 4 * 1024 * 1024;
+
+    /// Ids and numbers as large as they get, names of the longest allowed length in
+    /// characters of 4 bytes.
+    fn longest_name() -> String {
+        "😀".repeat(MAX_NAME_BYTES / 4)
+    }
+
+    #[test]
+    fn the_largest_show_allowed_fits_in_one_reply() {
+        let per_season = MAX_EPISODES_PER_SHOW / MAX_SEASONS;
+        assert!(per_season <= MAX_EPISODES_PER_SEASON);
+        let show = ShowDetail {
+            summary: ShowSummary {
+                id: i64::MAX,
+                tmdb_id: Some(i64::MAX),
+                title: longest_name(),
+                year: Some(2300),
+                season_count: MAX_SEASONS as i64,
+                episode_count: MAX_EPISODES_PER_SHOW as i64,
+                assigned_count: MAX_EPISODES_PER_SHOW as i64,
+            },
+            seasons: (0..MAX_SEASONS)
+                .map(|s| SeasonDetail {
+                    id: i64::MAX - s as i64,
+                    season_number: 3000,
+                    episodes: (0..per_season)
+                        .map(|e| EpisodeDetail {
+                            id: i64::MAX - e as i64,
+                            episode_number: 99_999,
+                            name: Some(longest_name()),
+                            air_date: Some("2300-12-31".into()),
+                            assigned: true,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        };
+        let len = show_detail(show).encoded_len();
+        assert!(len < MESSAGE_LIMIT, "{len} bytes");
+    }
+
+    #[test]
+    fn a_full_page_of_movies_fits_in_one_reply() {
+        let movies: Vec<Movie> = (0..Page::MAX_SIZE * 3)
+            .map(|i| Movie {
+                id: i64::MAX - i as i64,
+                tmdb_id: Some(i64::MAX),
+                title: longest_name(),
+                year: Some(2300),
+                assigned: true,
+            })
+            .collect();
+        let page = Page::parse(Page::MAX_SIZE as u32, "").unwrap();
+        let (movies, next) = page.of(movies);
+        assert_eq!(next, Page::MAX_SIZE.to_string());
+        let reply = pb::ListMoviesResponse {
+            movies: movies.into_iter().map(movie).collect(),
+            next_page_token: next,
+        };
+        assert!(reply.encoded_len() < MESSAGE_LIMIT);
+    }
+
+    #[test]
+    fn pages_cover_the_list_once() {
+        let all: Vec<i32> = (0..1234).collect();
+        let mut seen = Vec::new();
+        let mut token = String::new();
+        loop {
+            let (items, next) = Page::parse(500, &token).unwrap().of(all.clone());
+            seen.extend(items);
+            if next.is_empty() {
+                break;
+            }
+            token = next;
+        }
+        assert_eq!(seen, all);
+        assert!(Page::parse(1001, "").is_err());
+        assert!(Page::parse(0, "x").is_err());
+        assert_eq!(Page::parse(0, "").unwrap().size, Page::DEFAULT_SIZE);
+    }
+}

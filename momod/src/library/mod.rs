@@ -16,7 +16,7 @@ mod assign;
 pub mod limits;
 mod media;
 pub mod model;
-mod pack;
+pub(crate) mod pack;
 mod torrents;
 
 use std::path::PathBuf;

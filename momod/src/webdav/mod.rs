@@ -369,7 +369,7 @@ impl FrontDoor {
 /// A request path as a tree path: percent-decoded, `//` collapsed, no trailing `/`
 /// (`/` itself is ""). None for what no share path can be: `.` or `..` segments, an
 /// encoded `/` or NUL inside a segment, or bytes that are not UTF-8.
-fn share_path(raw: &str) -> Option<String> {
+pub(crate) fn share_path(raw: &str) -> Option<String> {
     let mut out = String::with_capacity(raw.len());
     for segment in raw.split('/').filter(|s| !s.is_empty()) {
         let segment = percent_encoding::percent_decode_str(segment)
@@ -402,7 +402,7 @@ const MAX_RANGES: usize = 16;
 /// Whether a multi-range `Range` header could make the response longer than the file:
 /// more than `MAX_RANGES` ranges, overlapping ones, or several open-ended or suffix ranges
 /// (which may overlap once the size is known). A single range never repeats bytes.
-fn repeats_bytes(range: &[u8]) -> bool {
+pub(crate) fn repeats_bytes(range: &[u8]) -> bool {
     let Some(spec) = std::str::from_utf8(range)
         .ok()
         .and_then(|r| r.trim().strip_prefix("bytes="))

@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo build --release --workspace
 //! target/release/momo-bench library            # PROPFIND latency and RSS, large library
+//! target/release/momo-bench soak               # 500 clients and hostile connections, 3 min
 //! ```
 //!
 //! `stream`: a loopback swarm (librqbit seeders in this process) and the real momod:
@@ -14,6 +15,14 @@
 //! with a local source) by writing rows into the daemon's SQLite file between two runs (the
 //! fill is not what is measured), then times PROPFIND Depth 1 on `/Movies/`, one show and one
 //! season over loopback and reads momod's RSS from /proc.
+//!
+//! `soak`: the same kind of library behind Basic auth, hundreds of keep-alive clients
+//! listing, probing and reading at random, and at the same time idle, slow-header and
+//! slow-reader connections holding descriptors; reports errors, latency, how long the
+//! daemon let the hostile connections live, and momod's RSS and descriptors before, at the
+//! peak and after (see `soak.rs`).
+mod soak;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -40,6 +49,8 @@ enum Command {
     Library(LibraryArgs),
     /// Streaming from a loopback swarm: first byte, seeks, throughput, concurrent streams.
     Stream(StreamArgs),
+    /// Many clients and hostile connections for a while: errors, latency, RSS, descriptors.
+    Soak(soak::SoakArgs),
 }
 
 #[derive(clap::Args)]
@@ -66,7 +77,33 @@ fn main() {
     match Cli::parse().command {
         Command::Library(args) => library(&args),
         Command::Stream(args) => stream(&args),
+        Command::Soak(args) => soak::soak(&args),
     }
+}
+
+/// How many items `fill` writes.
+struct LibrarySize {
+    movies: usize,
+    shows: usize,
+    episodes_per_show: usize,
+}
+
+/// Starts momod on `data_dir` once (it creates and migrates the database), writes a library
+/// of `size` into it while it is down (every item with `video` as its local source; `config`
+/// must allow `video`'s folder as a local root), and starts it again.
+fn start_filled(data_dir: &Path, video: &Path, size: &LibrarySize, config: DaemonConfig) -> Daemon {
+    let mut d = Daemon::start_in(data_dir, config.clone());
+    d.stop();
+    let started = Instant::now();
+    fill(&data_dir.join("library.db"), video, size);
+    println!(
+        "filled {} movies, {} shows, {} episodes, all with sources, in {:.1} s",
+        size.movies,
+        size.shows,
+        size.shows * size.episodes_per_show,
+        started.elapsed().as_secs_f64()
+    );
+    Daemon::start_in(data_dir, config)
 }
 
 fn library(args: &LibraryArgs) {
@@ -75,23 +112,13 @@ fn library(args: &LibraryArgs) {
     std::fs::create_dir_all(&media).unwrap();
     let video = media.join("video.mkv");
     std::fs::write(&video, vec![7u8; 1 << 20]).unwrap();
-    let data_dir = tmp.path().join("data");
     let config = DaemonConfig::new().env("MOMO_LIBRARY_LOCAL_ROOTS", media.display().to_string());
-
-    // First run creates and migrates the database; then the rows go in while it is down.
-    let mut d = Daemon::start_in(&data_dir, config.clone());
-    d.stop();
-    let started = Instant::now();
-    fill(&data_dir.join("library.db"), &video, args);
-    let episodes = args.shows * args.episodes_per_show;
-    println!(
-        "filled {} movies, {} shows, {episodes} episodes, all with sources, in {:.1} s",
-        args.movies,
-        args.shows,
-        started.elapsed().as_secs_f64()
-    );
-
-    let d = Daemon::start_in(&data_dir, config);
+    let size = LibrarySize {
+        movies: args.movies,
+        shows: args.shows,
+        episodes_per_show: args.episodes_per_show,
+    };
+    let d = start_filled(&tmp.path().join("data"), &video, &size, config);
     let base = format!("http://{}", d.webdav_addr());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -180,8 +207,9 @@ fn rss(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-/// Writes the rows in one transaction with prepared statements.
-fn fill(db: &Path, video: &Path, args: &LibraryArgs) {
+/// Writes the rows in one transaction with prepared statements: movies `Movie NNNNN: The
+/// Sequel?`, shows `Show NNNNN` of 3 seasons, all on `video`.
+fn fill(db: &Path, video: &Path, args: &LibrarySize) {
     let mut conn = SqliteConnection::establish(db.to_str().unwrap()).expect("open library.db");
     conn.batch_execute("PRAGMA foreign_keys = ON; BEGIN IMMEDIATE;")
         .unwrap();
