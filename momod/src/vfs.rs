@@ -152,7 +152,7 @@ impl Vfs {
 /// trailing dots or spaces, NFC, at most `max` bytes. Never empty.
 pub fn sanitize(name: &str, max: usize) -> String {
     let mut out = String::with_capacity(name.len());
-    for c in name.nfc() {
+    for c in name.chars() {
         match c {
             ':' => out.push_str(" -"),
             '/' | '\\' => out.push('-'),
@@ -166,6 +166,9 @@ pub fn sanitize(name: &str, max: usize) -> String {
             c => out.push(c),
         }
     }
+    // NFC after the filtering: dropping a character can bring two combining marks together,
+    // which NFC then reorders.
+    let out: String = out.nfc().collect();
     let mut collapsed = String::with_capacity(out.len());
     for word in out.split(' ').filter(|w| !w.is_empty()) {
         if !collapsed.is_empty() {

@@ -243,7 +243,14 @@ fn momoctl_ends_quietly_when_its_reader_goes_away() {
 
     let d = Daemon::start(DaemonConfig::new());
     // Enough output (hundreds of KB) that momoctl is still writing when the reader leaves.
-    d.ctl_ok(&["show", "add", "--title", "Long", "--episodes", "1:3000"]);
+    d.ctl_ok(&[
+        "show",
+        "add",
+        "--title",
+        "Long",
+        "--episodes",
+        "1:2000,2:1000",
+    ]);
     let mut child = momo_tests::clean_command(&momo_tests::momoctl_bin())
         .env("MOMOCTL_ADDR", d.addr())
         .args(["-o", "json", "show", "get", "1"])

@@ -494,22 +494,28 @@ fn the_tmdb_key_never_shows_in_logs_or_errors() {
 
 #[test]
 fn tables_never_pass_terminal_escapes_through_and_json_stays_exact() {
-    let d = Daemon::start(DaemonConfig::new());
+    let fake = FakeTmdb::start();
     // A title that would retitle the terminal window and turn the text red.
     let title = "Evil\u{1b}]0;pwned\u{7}\u{1b}[31mRed\u{9b}2J";
+    fake.add_movie(4444, title, "2001-01-01");
+    let d = Daemon::start(DaemonConfig::new().tmdb(&fake));
+    // Stored titles lose their control characters at the door.
     let added = d.ctl_ok(&["movie", "add", "--title", title]);
     let listed = d.ctl_ok(&["movie", "ls"]);
-    let got = d.ctl_ok(&["movie", "get", "1"]);
     d.ctl_ok(&["show", "add", "--title", title, "--episodes", "1:1"]);
     let show = d.ctl_ok(&["show", "get", "1"]);
-    for table in [&added, &listed, &got, &show] {
+    let clean = "Evil]0;pwned[31mRed2J";
+    assert_eq!(d.ctl_json(&["movie", "get", "1"])["title"], clean);
+    assert_eq!(d.ctl_json(&["show", "get", "1"])["title"], clean);
+    // What is only shown, like TMDB's search results, is escaped in tables.
+    let found = d.ctl_ok(&["search", "movie", "Evil"]);
+    for table in [&added, &listed, &show, &found] {
         assert!(
             !table.chars().any(|c| c.is_control() && c != '\n'),
             "control characters reached the terminal: {table:?}"
         );
-        assert!(table.contains("Evil\\u{1b}]0;pwned\\u{7}"), "{table}");
     }
-    // Scripts get the title exactly as stored.
-    assert_eq!(d.ctl_json(&["movie", "get", "1"])["title"], title);
-    assert_eq!(d.ctl_json(&["show", "get", "1"])["title"], title);
+    assert!(found.contains("Evil\\u{1b}]0;pwned\\u{7}"), "{found}");
+    // Scripts get TMDB's text exactly.
+    assert_eq!(d.ctl_json(&["search", "movie", "Evil"])[0]["title"], title);
 }
