@@ -135,12 +135,13 @@ pub async fn movie(
                 let page = client
                     .list_movies(pb::ListMoviesRequest {
                         page_size: 0,
-                        page_token,
+                        page_token: page_token.clone(),
                     })
                     .await?
                     .into_inner();
                 movies.extend(page.movies.into_iter().map(json::Movie::from));
-                if page.next_page_token.is_empty() {
+                // (A token that does not move would loop forever.)
+                if page.next_page_token.is_empty() || page.next_page_token == page_token {
                     break;
                 }
                 page_token = page.next_page_token;
@@ -256,12 +257,13 @@ pub async fn show(
                 let page = client
                     .list_shows(pb::ListShowsRequest {
                         page_size: 0,
-                        page_token,
+                        page_token: page_token.clone(),
                     })
                     .await?
                     .into_inner();
                 shows.extend(page.shows.into_iter().map(json::ShowSummary::from));
-                if page.next_page_token.is_empty() {
+                // (A token that does not move would loop forever.)
+                if page.next_page_token.is_empty() || page.next_page_token == page_token {
                     break;
                 }
                 page_token = page.next_page_token;

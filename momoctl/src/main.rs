@@ -71,12 +71,28 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // Like other Unix tools, end quietly when the reader of our output goes away
-    // (`momoctl -o json show get 1 | head`): Rust ignores SIGPIPE, and println! would panic.
-    // SAFETY: called first thing, before any thread exists; SIG_DFL is a valid disposition.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    // Like other Unix tools, end by SIGPIPE when the reader of our output goes away
+    // (`momoctl -o json show get 1 | head`). SIGPIPE stays ignored (Rust's default) for
+    // everything else: a write to momod's socket as momod shuts down must be an error we
+    // report, not a silent death. println! panics on the closed stdout; the hook turns that
+    // one panic back into SIGPIPE.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            // SAFETY: restoring the default disposition and raising the signal on ourselves.
+            unsafe {
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+                libc::raise(libc::SIGPIPE);
+            }
+        }
+        default_hook(info);
+    }));
     let cli = Cli::parse();
     if let Command::Completions { shell } = cli.command {
         let mut cmd = Cli::command();

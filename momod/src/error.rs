@@ -39,3 +39,17 @@ impl From<Error> for Status {
         Status::new(code, e.to_string())
     }
 }
+
+/// Input quoted back in an error message, cut to 80 bytes: a message travels in a gRPC
+/// trailer, and clients refuse headers past 16 KiB.
+pub fn echo(input: &str) -> String {
+    const MAX: usize = 80;
+    if input.len() <= MAX {
+        return input.to_string();
+    }
+    let mut end = MAX;
+    while !input.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &input[..end], input.len())
+}

@@ -104,7 +104,6 @@ struct ShowSeasonJson {
 
 #[derive(Deserialize)]
 struct SeasonJson {
-    season_number: i32,
     #[serde(default)]
     episodes: Vec<EpisodeJson>,
 }
@@ -140,8 +139,7 @@ struct ErrorJson {
 
 /// The year of a TMDB date ("1999-10-15" → 1999); empty or malformed → None.
 fn year_of(date: Option<&str>) -> Option<i32> {
-    date.filter(|d| d.len() >= 4)
-        .and_then(|d| d[..4].parse().ok())
+    date.and_then(|d| d.get(..4)).and_then(|y| y.parse().ok())
 }
 
 /// The body of a TMDB answer, refused past `MAX_BODY_BYTES` without reading it all.
@@ -261,7 +259,9 @@ impl Tmdb {
             )
             .await?;
         Ok(SeasonInfo {
-            season_number: s.season_number,
+            // The season asked for, whatever the answer claims: two answers that both said
+            // "season 1" would otherwise merge into one season.
+            season_number: season,
             episodes: s
                 .episodes
                 .into_iter()
@@ -481,6 +481,8 @@ mod tests {
         assert_eq!(year_of(Some("1999-10-15")), Some(1999));
         assert_eq!(year_of(Some("")), None);
         assert_eq!(year_of(None), None);
+        // Byte 4 inside a character: no panic.
+        assert_eq!(year_of(Some("199€-01-01")), None);
         assert_eq!(non_empty(Some("  ".into())), None);
     }
 }

@@ -298,16 +298,20 @@ fn build(rows: ShareRows) -> Tree {
     let episodes: Vec<ShareEpisode> = rows.episodes;
     for e in episodes {
         let show = &show_names[&e.show_id];
+        let prefix = format!(
+            "{show} - S{:02}E{:02} - ",
+            e.season_number, e.episode_number
+        );
+        let ext = extension(e.source.file.path());
+        // The episode name gets what is left of the 255 bytes a file name may have.
+        let room = MAX_NAME_BYTES
+            .saturating_sub(prefix.len() + ext.len())
+            .clamp(16, 120);
         let episode_name = match &e.name {
-            Some(n) if !n.trim().is_empty() => sanitize(n, 120),
+            Some(n) if !n.trim().is_empty() => sanitize(n, room),
             _ => format!("Episode {}", e.episode_number),
         };
-        let name = format!(
-            "{show} - S{:02}E{:02} - {episode_name}{}",
-            e.season_number,
-            e.episode_number,
-            extension(e.source.file.path())
-        );
+        let name = format!("{prefix}{episode_name}{ext}");
         let dir = format!("/{TV_SHOWS}/{show}/Season {:02}", e.season_number);
         b.add(dir, file_node(name, &e.source), Item::Episode(e.episode_id));
     }

@@ -315,7 +315,9 @@ fn setup(extra: &[(&str, &str)]) -> Setup {
         .env("MOMO_LIBRARY_LOCAL_ROOTS", media.display().to_string())
         .env("MOMO_WEBDAV_USERNAME", USER)
         .env("MOMO_WEBDAV_PASSWORD", PASS)
-        .env("MOMO_TORRENT_METADATA_TIMEOUT_S", "2");
+        .env("MOMO_TORRENT_METADATA_TIMEOUT_S", "2")
+        // Every TMDB answer fresh: a case may change the fake's data.
+        .env("MOMO_TMDB_CACHE_TTL_S", "0");
     for (k, v) in extra {
         config = config.env(k, *v);
     }
@@ -836,9 +838,43 @@ fn the_cli_and_grpc_refuse_bad_input_and_change_nothing() {
             .ok_or(format!("grpc-status {code}, wanted 5 (NotFound)"))
     });
 
+    c.case("5000 trackers over gRPC", |_| {
+        let trackers: String = (0..5000)
+            .map(|i| format!("&tr=udp://t{i}.example:80"))
+            .collect();
+        let magnet = format!("magnet:?xt=urn:btih:{HASH}{trackers}");
+        let started = Instant::now();
+        let (code, msg) = grpc_raw(
+            &sock,
+            "momo.v1.TorrentService/Files",
+            &pb_string(1, magnet.as_bytes()),
+            false,
+        );
+        if code != "3" || !msg.contains("16384") {
+            return Err(format!("grpc-status {code} ({msg})"));
+        }
+        // Refused at once, not parsed for seconds.
+        (started.elapsed() < Duration::from_secs(2))
+            .then_some(())
+            .ok_or(format!("took {:?}", started.elapsed()))
+    });
+
+    // A refresh must not take a show past the limits: refresh keeps every stored episode,
+    // so TMDB renumbering a season adds up.
+    s._tmdb.edit_show(1396, |show| {
+        show.seasons
+            .insert(1, (5..=2002).map(|e| (e, format!("E{e}"), None)).collect());
+    });
+    c.ctl(
+        "refresh past the episode limit",
+        &["show", "refresh", "1"],
+        1,
+        "season 1 would have 2002",
+    );
+
     // The daemon still answers after all of it.
     s.d.ctl_ok(&["status"]);
-    c.finish(70);
+    c.finish(72);
 }
 
 #[test]
@@ -1149,17 +1185,17 @@ fn start_up_refuses_bad_settings() {
         (
             "no connections",
             &[("MOMO_WEBDAV_MAX_CONNECTIONS", "0")],
-            "webdav.max_connections",
+            "`webdav.max_connections` = 0 is out of range",
         ),
         (
             "idle timeout of a day",
             &[("MOMO_WEBDAV_IDLE_TIMEOUT_S", "86400")],
-            "webdav.idle_timeout_s",
+            "`webdav.idle_timeout_s` = 86400 is out of range",
         ),
         (
             "send timeout zero",
             &[("MOMO_WEBDAV_SEND_TIMEOUT_S", "0")],
-            "webdav.send_timeout_s",
+            "`webdav.send_timeout_s` = 0 is out of range",
         ),
         (
             "negative number",

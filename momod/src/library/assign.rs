@@ -250,7 +250,8 @@ fn label(value: Option<String>, what: &str) -> Result<Option<String>> {
     };
     if v.len() > 40 || v.chars().any(char::is_control) {
         return Err(Error::InvalidArgument(format!(
-            "{what} `{v}` is too long or has control characters"
+            "{what} `{}` is longer than 40 bytes or has control characters",
+            crate::error::echo(&v)
         )));
     }
     Ok(Some(v))

@@ -9,11 +9,13 @@
 //! dropped (tabs and newlines become spaces). A limit broken by the user's input is
 //! `InvalidArgument`; by TMDB's answer, `Unavailable` (TMDB sent something we cannot use),
 //! naming the item so the user can add it by hand instead.
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::RangeInclusive;
 
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 use crate::error::{Error, Result};
+use crate::library::model::ShowDetail;
 use crate::tmdb::{EpisodeInfo, SeasonInfo};
 
 /// Longest title and episode name, in bytes after cleaning. The longest real titles are
@@ -111,8 +113,12 @@ pub fn season_list(numbers: &[i32], origin: Origin) -> Result<()> {
             numbers.len()
         )));
     }
+    let mut seen = BTreeSet::new();
     for &n in numbers {
         season_number(n, origin)?;
+        if !seen.insert(n) {
+            return Err(origin.error(format!("season {n} is listed twice")));
+        }
     }
     Ok(())
 }
@@ -138,7 +144,7 @@ pub fn seasons(seasons: Vec<SeasonInfo>, origin: Origin) -> Result<Vec<SeasonInf
                 season.episodes.len()
             )));
         }
-        let mut seen = std::collections::BTreeSet::new();
+        let mut seen = BTreeSet::new();
         let mut episodes = Vec::with_capacity(season.episodes.len());
         for e in season.episodes {
             let number = e.episode_number;
@@ -150,7 +156,8 @@ pub fn seasons(seasons: Vec<SeasonInfo>, origin: Origin) -> Result<Vec<SeasonInf
                 )));
             }
             if !seen.insert(number) {
-                return Err(origin.error(format!("season {n} lists episode {number} twice")));
+                // TMDB does list an episode twice now and then: the first one counts.
+                continue;
             }
             let name = e.name.map(|name| clean(&name)).filter(|s| !s.is_empty());
             if let Some(name) = &name
@@ -173,6 +180,49 @@ pub fn seasons(seasons: Vec<SeasonInfo>, origin: Origin) -> Result<Vec<SeasonInf
         });
     }
     Ok(out)
+}
+
+/// The show after a refresh (which never removes anything): its stored seasons and
+/// episodes together with `fetched` stay within the limits.
+pub fn merged(current: &ShowDetail, fetched: &[SeasonInfo], origin: Origin) -> Result<()> {
+    let mut seasons: BTreeMap<i32, BTreeSet<i32>> = current
+        .seasons
+        .iter()
+        .map(|s| {
+            (
+                s.season_number,
+                s.episodes.iter().map(|e| e.episode_number).collect(),
+            )
+        })
+        .collect();
+    for s in fetched {
+        seasons
+            .entry(s.season_number)
+            .or_default()
+            .extend(s.episodes.iter().map(|e| e.episode_number));
+    }
+    if seasons.len() > MAX_SEASONS {
+        return Err(origin.error(format!(
+            "with TMDB's new seasons the show would have {}; at most {MAX_SEASONS} are allowed",
+            seasons.len()
+        )));
+    }
+    if let Some((n, e)) = seasons
+        .iter()
+        .find(|(_, e)| e.len() > MAX_EPISODES_PER_SEASON)
+    {
+        return Err(origin.error(format!(
+            "with TMDB's new episodes season {n} would have {}; at most {MAX_EPISODES_PER_SEASON} are allowed",
+            e.len()
+        )));
+    }
+    let total: usize = seasons.values().map(BTreeSet::len).sum();
+    if total > MAX_EPISODES_PER_SHOW {
+        return Err(origin.error(format!(
+            "with TMDB's new episodes the show would have {total}; at most {MAX_EPISODES_PER_SHOW} are allowed"
+        )));
+    }
+    Ok(())
 }
 
 /// Search text: not blank, bounded.
@@ -269,10 +319,16 @@ mod tests {
         );
         assert!(matches!(bad_number, Err(Error::Unavailable(_))));
         let twice = seasons(
-            vec![season(1, vec![episode(1, None), episode(1, None)])],
-            Origin::User,
-        );
-        assert!(twice.is_err());
+            vec![season(
+                1,
+                vec![episode(1, Some("A")), episode(1, Some("B"))],
+            )],
+            Origin::Tmdb("show 1"),
+        )
+        .unwrap();
+        assert_eq!(twice[0].episodes.len(), 1);
+        assert_eq!(twice[0].episodes[0].name.as_deref(), Some("A"));
+        assert!(season_list(&[1, 2, 1], Origin::User).is_err());
         let long = seasons(
             vec![season(1, vec![episode(1, Some(&"x".repeat(201)))])],
             Origin::User,

@@ -204,8 +204,11 @@ impl Library {
             .copied()
             .filter(|n| filter.wants(*n))
             .collect();
-        // The limits hold for the show as it will be: every wanted season is fetched.
         let fetched = limits::seasons(self.fetch_seasons(tmdb_id, &wanted).await?, origin)?;
+        // The limits hold for the show as it will be: refresh keeps every episode it has, so
+        // what TMDB renumbered adds up with what is stored.
+        let current = self.get_show(id).await?;
+        limits::merged(&current, &fetched, origin)?;
         let (added_seasons, added_episodes, updated_episodes) =
             self.store.refresh_show(id, title, year, fetched).await?;
         Ok(RefreshReport {

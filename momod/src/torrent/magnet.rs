@@ -18,7 +18,8 @@ impl InfoHash {
         let s = text.trim();
         if s.len() != 40 && s.len() != 32 {
             return Err(MagnetError(format!(
-                "info hash `{s}` must be 40 hex or 32 base32 characters (it has {})",
+                "info hash `{}` must be 40 hex or 32 base32 characters (it has {})",
+                crate::error::echo(s),
                 s.len()
             )));
         }
@@ -83,12 +84,22 @@ pub const MAX_PEER_HINTS: usize = 64;
 const MAX_FIELD_BYTES: usize = 1024;
 
 impl Magnet {
-    /// Checks the size before anything else: a megabyte of `tr=` must be refused at once,
-    /// not parsed (it froze the API for seconds and kept half a gigabyte).
+    /// A magnet from a user. Checks the size before anything else: a megabyte of `tr=` must
+    /// be refused at once, not parsed (it froze the API for seconds and kept half a gigabyte).
     pub fn parse(text: &str) -> Result<Magnet, MagnetError> {
+        Magnet::parse_with(text, true)
+    }
+
+    /// A magnet the library stored (our own `to_uri`, which percent-encodes and so may be
+    /// longer than what the user gave, or one stored before the caps existed).
+    pub fn parse_stored(text: &str) -> Result<Magnet, MagnetError> {
+        Magnet::parse_with(text, false)
+    }
+
+    fn parse_with(text: &str, bounded: bool) -> Result<Magnet, MagnetError> {
         let err = |m: &str| Err(MagnetError(m.to_string()));
         let text = text.trim();
-        if text.len() > MAX_MAGNET_BYTES {
+        if bounded && text.len() > MAX_MAGNET_BYTES {
             return Err(MagnetError(format!(
                 "it is {} bytes long; at most {MAX_MAGNET_BYTES} are accepted",
                 text.len()
@@ -114,13 +125,13 @@ impl Magnet {
                     }
                     info_hash = Some(hex);
                 }
-                "dn" if value.len() > MAX_FIELD_BYTES => {
+                "dn" if bounded && value.len() > MAX_FIELD_BYTES => {
                     return err("its name (dn=) is longer than 1024 bytes");
                 }
                 "dn" if !value.trim().is_empty() => name = Some(value.trim().to_string()),
                 "tr" => {
                     let tr = value.trim();
-                    if tr.len() > MAX_FIELD_BYTES {
+                    if bounded && tr.len() > MAX_FIELD_BYTES {
                         return err("a tracker URL (tr=) is longer than 1024 bytes");
                     }
                     if !(tr.starts_with("http://")
@@ -128,11 +139,12 @@ impl Magnet {
                         || tr.starts_with("udp://"))
                     {
                         return Err(MagnetError(format!(
-                            "tracker `{tr}` is not an http(s):// or udp:// URL"
+                            "tracker `{}` is not an http(s):// or udp:// URL",
+                            crate::error::echo(tr)
                         )));
                     }
                     if !trackers.iter().any(|t| t == tr) {
-                        if trackers.len() == MAX_TRACKERS {
+                        if bounded && trackers.len() == MAX_TRACKERS {
                             return Err(MagnetError(format!(
                                 "it lists more than {MAX_TRACKERS} trackers (tr=)"
                             )));
@@ -144,10 +156,13 @@ impl Magnet {
                     let addr = value.trim();
                     // IP literals only: resolving a host name here would block.
                     let resolved: SocketAddr = addr.parse().map_err(|_| {
-                        MagnetError(format!("peer hint x.pe=`{addr}` is not IP:port"))
+                        MagnetError(format!(
+                            "peer hint x.pe=`{}` is not IP:port",
+                            crate::error::echo(addr)
+                        ))
                     })?;
                     if !peers.contains(&resolved) {
-                        if peers.len() == MAX_PEER_HINTS {
+                        if bounded && peers.len() == MAX_PEER_HINTS {
                             return Err(MagnetError(format!(
                                 "it lists more than {MAX_PEER_HINTS} peer hints (x.pe=)"
                             )));

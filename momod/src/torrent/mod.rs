@@ -284,7 +284,8 @@ impl Engine {
         let handle = match self.handle(info_hash) {
             Some(h) => h,
             None => {
-                let magnet = Magnet::parse(magnet).map_err(|e| Error::Internal(e.to_string()))?;
+                let magnet =
+                    Magnet::parse_stored(magnet).map_err(|e| Error::Internal(e.to_string()))?;
                 let options = AddTorrentOptions {
                     only_files: Some(vec![index]),
                     initial_peers: (!magnet.peers.is_empty()).then(|| magnet.peers.clone()),

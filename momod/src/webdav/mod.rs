@@ -162,6 +162,10 @@ pub async fn serve(
                 // start, and between requests on a kept-alive connection.
                 .header_read_timeout(idle_timeout)
                 .max_header_size(MAX_REQUEST_HEAD)
+                // Also bounds what hyper queues to send: the head timer starts once the last
+                // bytes of a response are queued, so a small queue keeps a slow reader from
+                // losing the tail to it.
+                .max_buf_size(MAX_REQUEST_HEAD)
                 .serve_connection(TokioIo::new(Box::pin(stream)), service);
             tokio::pin!(conn);
             let ended = tokio::select! {
@@ -333,14 +337,23 @@ impl FrontDoor {
         };
         // Off the async threads: a listing checks its local files on disk (a deleted one
         // is not listed), and /Movies of a large library is megabytes of XML.
-        let doc = tokio::task::spawn_blocking(move || {
-            propfind::multistatus(&tree, &path, depth1, &wanted, local_file_present)
-        })
+        // Bounded: a hung network mount must not hang the listing.
+        let doc = tokio::time::timeout(
+            BODY_TIMEOUT,
+            tokio::task::spawn_blocking(move || {
+                propfind::multistatus(&tree, &path, depth1, &wanted, local_file_present)
+            }),
+        )
         .await;
         match doc {
-            Ok(Some(doc)) => xml(StatusCode::MULTI_STATUS, doc),
-            Ok(None) => plain(StatusCode::NOT_FOUND, "not found\n").unwrap(),
-            Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, "listing failed\n").unwrap(),
+            Ok(Ok(Some(doc))) => xml(StatusCode::MULTI_STATUS, doc),
+            Ok(Ok(None)) => plain(StatusCode::NOT_FOUND, "not found\n").unwrap(),
+            Ok(Err(_)) => plain(StatusCode::INTERNAL_SERVER_ERROR, "listing failed\n").unwrap(),
+            Err(_) => plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "local files did not answer in time\n",
+            )
+            .unwrap(),
         }
     }
 
