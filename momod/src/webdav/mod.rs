@@ -574,9 +574,11 @@ impl DavFileSystem for LibraryFs {
             let Node::Dir(dir) = self.node(path).await? else {
                 return Err(FsError::Forbidden);
             };
+            // (The HTML index of a folder, for browsers: the same files PROPFIND lists.)
             let entries: Vec<_> = dir
                 .children
                 .iter()
+                .filter(|c| local_file_present(c))
                 .map(|c| {
                     Ok(Box::new(Entry {
                         name: c.name().to_string(),
