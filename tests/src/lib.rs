@@ -370,23 +370,28 @@ pub fn curl_get(
     range: Option<&str>,
     max_time: u64,
 ) -> (u16, Vec<u8>, Output) {
-    let body = tempfile::NamedTempFile::new().unwrap();
-    let url = format!("http://{addr}{}", url_path(share_path));
     let max = max_time.to_string();
-    let mut args = vec![
+    let mut args = vec!["--max-time", &max];
+    if let Some(r) = range {
+        args.extend(["-r", r]);
+    }
+    curl(&format!("http://{addr}{}", url_path(share_path)), &args)
+}
+
+/// curl `url` with `args` (silently); returns (HTTP status, body, curl's output). The status
+/// is 0 when no response came.
+pub fn curl(url: &str, args: &[&str]) -> (u16, Vec<u8>, Output) {
+    let body = tempfile::NamedTempFile::new().unwrap();
+    let mut all = vec![
         "-s",
         "-o",
         body.path().to_str().unwrap(),
         "-w",
         "%{http_code}",
-        "--max-time",
-        &max,
     ];
-    if let Some(r) = range {
-        args.extend(["-r", r]);
-    }
-    args.push(&url);
-    let out = run("curl", &args);
+    all.extend_from_slice(args);
+    all.push(url);
+    let out = run("curl", &all);
     let code = String::from_utf8_lossy(&out.stdout)
         .trim()
         .parse()

@@ -137,33 +137,17 @@ fn cut(s: &str) -> String {
     s.chars().take(400).collect()
 }
 
-/// curl against a share at `addr`; `auth` adds the test credentials.
+/// curl against a share at `addr` (the path as given, not normalised by curl); `auth` adds
+/// the test credentials.
 fn curl_share(addr: &str, extra: &[&str], path: &str, auth: bool) -> (u16, Vec<u8>) {
-    let body = tempfile::NamedTempFile::new().unwrap();
-    let url = format!("http://{addr}{path}");
     let creds = format!("{USER}:{PASS}");
-    let mut args = vec![
-        "-s",
-        "-g",
-        "--path-as-is",
-        "--max-time",
-        "20",
-        "-o",
-        body.path().to_str().unwrap(),
-        "-w",
-        "%{http_code}",
-    ];
+    let mut args = vec!["-g", "--path-as-is", "--max-time", "20"];
     if auth {
         args.extend(["-u", &creds]);
     }
     args.extend_from_slice(extra);
-    args.push(&url);
-    let out = run("curl", &args);
-    let code = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(0);
-    (code, std::fs::read(body.path()).unwrap_or_default())
+    let (code, body, _) = momo_tests::curl(&format!("http://{addr}{path}"), &args);
+    (code, body)
 }
 
 fn status_is(got: (u16, Vec<u8>), want: u16) -> Result<(), String> {
