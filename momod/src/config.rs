@@ -23,6 +23,25 @@ pub struct Config {
     pub tmdb: TmdbConfig,
     pub library: LibraryConfig,
     pub torrent: TorrentConfig,
+    pub jobs: JobsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobsConfig {
+    /// Jobs that run at once; more wait in the queue, in order.
+    pub concurrency: usize,
+    /// Ended jobs and their log lines are deleted this many days after they end.
+    pub retention_days: u64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            concurrency: 4,
+            retention_days: 30,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -96,6 +115,7 @@ impl Default for Config {
             tmdb: TmdbConfig::default(),
             library: LibraryConfig::default(),
             torrent: TorrentConfig::default(),
+            jobs: JobsConfig::default(),
         }
     }
 }
@@ -328,6 +348,8 @@ impl Config {
                 self.webdav.send_timeout_s,
                 1..=3600,
             ),
+            ("jobs.concurrency", self.jobs.concurrency as u64, 1..=64),
+            ("jobs.retention_days", self.jobs.retention_days, 1..=3650),
         ] {
             if !range.contains(&value) {
                 bail!(

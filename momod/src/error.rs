@@ -20,13 +20,16 @@ pub enum Error {
     ResourceExhausted(String),
     #[error("{0}")]
     Internal(String),
+    /// A job stopped by request.
+    #[error("{0}")]
+    Cancelled(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-impl From<Error> for Status {
-    fn from(e: Error) -> Status {
-        let code = match &e {
+impl Error {
+    pub fn code(&self) -> Code {
+        match self {
             Error::InvalidArgument(_) => Code::InvalidArgument,
             Error::NotFound(_) => Code::NotFound,
             Error::AlreadyExists(_) => Code::AlreadyExists,
@@ -35,8 +38,44 @@ impl From<Error> for Status {
             Error::DeadlineExceeded(_) => Code::DeadlineExceeded,
             Error::ResourceExhausted(_) => Code::ResourceExhausted,
             Error::Internal(_) => Code::Internal,
-        };
-        Status::new(code, e.to_string())
+            Error::Cancelled(_) => Code::Cancelled,
+        }
+    }
+
+    /// The gRPC code's name as the spec writes it (`NotFound`), stored with failed jobs.
+    pub fn code_name(&self) -> &'static str {
+        match self {
+            Error::InvalidArgument(_) => "InvalidArgument",
+            Error::NotFound(_) => "NotFound",
+            Error::AlreadyExists(_) => "AlreadyExists",
+            Error::FailedPrecondition(_) => "FailedPrecondition",
+            Error::Unavailable(_) => "Unavailable",
+            Error::DeadlineExceeded(_) => "DeadlineExceeded",
+            Error::ResourceExhausted(_) => "ResourceExhausted",
+            Error::Internal(_) => "Internal",
+            Error::Cancelled(_) => "Cancelled",
+        }
+    }
+
+    /// The inverse of `code_name` (a stored job error back into the call's error).
+    pub fn from_code_name(code: &str, message: String) -> Error {
+        match code {
+            "InvalidArgument" => Error::InvalidArgument(message),
+            "NotFound" => Error::NotFound(message),
+            "AlreadyExists" => Error::AlreadyExists(message),
+            "FailedPrecondition" => Error::FailedPrecondition(message),
+            "Unavailable" => Error::Unavailable(message),
+            "DeadlineExceeded" => Error::DeadlineExceeded(message),
+            "ResourceExhausted" => Error::ResourceExhausted(message),
+            "Cancelled" => Error::Cancelled(message),
+            _ => Error::Internal(message),
+        }
+    }
+}
+
+impl From<Error> for Status {
+    fn from(e: Error) -> Status {
+        Status::new(e.code(), e.to_string())
     }
 }
 

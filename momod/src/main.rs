@@ -1,17 +1,20 @@
 //! momod: the momoshtrem daemon.
 //!
 //! Start-up order: config (every key checked) → data dir and its lock (one daemon per data
-//! dir) → store (migrations applied) → torrent engine → WebDAV and gRPC listeners.
+//! dir) → store (migrations applied) → torrent engine → jobs (what the last run left is
+//! requeued or marked failed) → WebDAV and gRPC listeners.
 //!
 //! Shutdown order, on SIGINT/SIGTERM: both listeners stop accepting; open WebDAV responses
 //! and gRPC calls get `shutdown_grace_s` to finish, then are cut (a cut call is answered
-//! `Unavailable`); the control socket is removed as gRPC stops; then the torrent engine stops
+//! `Unavailable`); jobs are stopped (one writing its result finishes it); the control
+//! socket is removed as gRPC stops; then the torrent engine stops
 //! (no stream is left reading from it), the database log is merged into `library.db`, and
 //! the lock is released at exit. See ARCHITECTURE.md.
 mod auth;
 mod config;
 mod error;
 mod grpc;
+mod jobs;
 mod library;
 mod listen;
 #[cfg(test)]
@@ -54,15 +57,24 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        // Colour only for a person at a terminal: a log file or journal gets plain text.
-        .with_ansi(colour_logs())
-        .init();
+    {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        use tracing_subscriber::{EnvFilter, Layer, filter::LevelFilter};
+        let filter =
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+        tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    // Colour only for a person at a terminal: a log file or journal gets plain text.
+                    .with_ansi(colour_logs())
+                    .with_filter(filter),
+            )
+            // A job's own lines (its span), kept with the job whatever RUST_LOG says.
+            .with(jobs::log::JobLogLayer.with_filter(LevelFilter::INFO))
+            .init();
+    }
 
     let mut config = match Config::load(args.config.as_deref(), std::env::vars()) {
         Ok(c) => c,
@@ -116,6 +128,17 @@ async fn run(config: Config) -> anyhow::Result<()> {
         config.library.local_roots.clone(),
     );
 
+    let jobs = jobs::Jobs::start(
+        store.clone(),
+        grpc::job_executor(library.clone()),
+        jobs::Settings {
+            concurrency: config.jobs.concurrency,
+            retention: Duration::from_secs(config.jobs.retention_days * 86_400),
+        },
+    )
+    .await
+    .context("jobs")?;
+
     let grace = Duration::from_secs(config.shutdown_grace_s);
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let shutdown_tx = Arc::new(shutdown_tx);
@@ -164,12 +187,31 @@ async fn run(config: Config) -> anyhow::Result<()> {
     ));
     let idle = tokio::spawn(engine.clone().idle_loop(shutdown_rx.clone()));
     tokio::spawn(return_free_memory(shutdown_rx.clone()));
+    // Jobs stop with the listeners, so calls waiting on them are answered within the grace.
+    let stop_jobs = {
+        let jobs = jobs.clone();
+        let mut shutdown = shutdown_rx.clone();
+        tokio::spawn(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+            jobs.stop(grace).await;
+        })
+    };
 
-    let served = grpc::serve(&config, &data_dir, webdav_addr, library, shutdown_rx, grace).await;
+    let served = grpc::serve(
+        &config,
+        &data_dir,
+        webdav_addr,
+        library,
+        jobs,
+        shutdown_rx,
+        grace,
+    )
+    .await;
     // gRPC may also end by failing to start: everything else stops then too.
     let _ = shutdown_tx.send(true);
     let _ = webdav.await;
     let _ = idle.await;
+    let _ = stop_jobs.await;
     // Only now, with no stream left reading from it.
     engine.stop().await;
     store.checkpoint().await;

@@ -1,13 +1,19 @@
-//! `AssignmentService`: translation only; the work is in `library::assign`.
+//! `AssignmentService`: translation only; the work is in `library::assign`. Torrent and
+//! pack assignments wait on a swarm, so they run as jobs (`grpc::jobs`).
 use momo_proto::v1 as pb;
 use momo_proto::v1::assignment_service_server::AssignmentService;
 use tonic::{Request, Response, Status};
 
 use super::convert;
+use super::jobs::run_op;
+use crate::jobs::Jobs;
 use crate::library::Library;
+use pb::job_result::Value as JobValue;
+use pb::start_job_request::Op;
 
 pub struct AssignmentApi {
     pub library: Library,
+    pub jobs: Jobs,
 }
 
 type Reply<T> = Result<Response<T>, Status>;
@@ -26,31 +32,17 @@ impl AssignmentService for AssignmentApi {
         &self,
         req: Request<pb::AssignTorrentRequest>,
     ) -> Reply<pb::Assignment> {
-        let req = req.into_inner();
-        let item = convert::item(req.item)?;
-        let choice = convert::file_choice(req.file_path, req.file_index)?;
-        let labels = convert::labels(req.resolution, req.source);
-        let a = self
-            .library
-            .assign_torrent(item, &req.magnet, choice, labels)
-            .await?;
-        Ok(Response::new(convert::assignment(a)))
+        match run_op(&self.jobs, &self.library, Op::AssignTorrent(req.into_inner())).await? {
+            JobValue::Assignment(a) => Ok(Response::new(a)),
+            _ => Err(Status::internal("assign returned something else")),
+        }
     }
 
     async fn assign_pack(&self, req: Request<pb::AssignPackRequest>) -> Reply<pb::PackReport> {
-        let req = req.into_inner();
-        let labels = convert::labels(req.resolution, req.source);
-        let r = self
-            .library
-            .assign_pack(
-                req.show_id,
-                req.season_number,
-                &req.magnet,
-                req.dry_run,
-                labels,
-            )
-            .await?;
-        Ok(Response::new(convert::pack_report(r)))
+        match run_op(&self.jobs, &self.library, Op::AssignPack(req.into_inner())).await? {
+            JobValue::Pack(r) => Ok(Response::new(r)),
+            _ => Err(Status::internal("pack assign returned something else")),
+        }
     }
 
     async fn unassign(&self, req: Request<pb::UnassignRequest>) -> Reply<pb::UnassignResponse> {

@@ -8,7 +8,7 @@ use crate::library::model::{
     Assignment, EpisodeDetail, FileChoice, Item, ItemKind, Labels, MediaKind, Movie, PackEpisode,
     PackMatch, PackReport, ShowDetail, ShowSummary, SourceFile, TorrentUser, TorrentView,
 };
-use crate::library::{RefreshReport, SearchResult};
+use crate::library::{NewShow, RefreshReport, SearchResult};
 use crate::torrent::{InfoHash, Inspected, TorrentFile};
 
 // ---------------------------------------------------------------------- requests
@@ -48,6 +48,26 @@ pub fn file_choice(path: Option<String>, index: Option<i32>) -> Result<FileChoic
             .map(FileChoice::Index)
             .map_err(|_| Status::invalid_argument(format!("file index {i} is negative"))),
         (None, None) => Ok(FileChoice::Auto),
+    }
+}
+
+pub fn new_show(req: pb::AddShowRequest) -> Result<NewShow, Status> {
+    match req.by {
+        Some(pb::add_show_request::By::TmdbId(tmdb_id)) => Ok(NewShow::Tmdb {
+            tmdb_id,
+            seasons: req.seasons,
+            specials: req.specials,
+        }),
+        Some(pb::add_show_request::By::Manual(m)) => Ok(NewShow::Manual {
+            title: m.title,
+            year: m.year,
+            seasons: m
+                .seasons
+                .iter()
+                .map(|s| (s.season_number, s.episode_count))
+                .collect(),
+        }),
+        None => Err(Status::invalid_argument("give a TMDB id or a title")),
     }
 }
 

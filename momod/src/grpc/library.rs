@@ -1,14 +1,21 @@
-//! `LibraryService`: translation only; the work is in `library::media`.
+//! `LibraryService`: translation only; the work is in `library::media`. Adding and
+//! refreshing shows run as jobs (`grpc::jobs`).
 use momo_proto::v1 as pb;
 use momo_proto::v1::library_service_server::LibraryService;
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, movie, show_detail, show_summary};
+use super::jobs::run_op;
+use crate::jobs::Jobs;
+use crate::library::Library;
+use crate::library::NewMovie;
 use crate::library::model::Page;
-use crate::library::{Library, NewMovie, NewShow};
+use pb::job_result::Value as JobValue;
+use pb::start_job_request::Op;
 
 pub struct LibraryApi {
     pub library: Library,
+    pub jobs: Jobs,
 }
 
 type Reply<T> = Result<Response<T>, Status>;
@@ -57,27 +64,10 @@ impl LibraryService for LibraryApi {
     }
 
     async fn add_show(&self, req: Request<pb::AddShowRequest>) -> Reply<pb::Show> {
-        let req = req.into_inner();
-        let new = match req.by {
-            Some(pb::add_show_request::By::TmdbId(tmdb_id)) => NewShow::Tmdb {
-                tmdb_id,
-                seasons: req.seasons,
-                specials: req.specials,
-            },
-            Some(pb::add_show_request::By::Manual(m)) => NewShow::Manual {
-                title: m.title,
-                year: m.year,
-                seasons: m
-                    .seasons
-                    .iter()
-                    .map(|s| (s.season_number, s.episode_count))
-                    .collect(),
-            },
-            None => return Err(Status::invalid_argument("give a TMDB id or a title")),
-        };
-        Ok(Response::new(show_detail(
-            self.library.add_show(new).await?,
-        )))
+        match run_op(&self.jobs, &self.library, Op::AddShow(req.into_inner())).await? {
+            JobValue::Show(show) => Ok(Response::new(show)),
+            _ => Err(Status::internal("show add returned something else")),
+        }
     }
 
     async fn list_shows(&self, req: Request<pb::ListShowsRequest>) -> Reply<pb::ListShowsResponse> {
@@ -110,8 +100,10 @@ impl LibraryService for LibraryApi {
         &self,
         req: Request<pb::RefreshShowRequest>,
     ) -> Reply<pb::RefreshShowResponse> {
-        let r = self.library.refresh_show(req.into_inner().id).await?;
-        Ok(Response::new(convert::refresh(r)))
+        match run_op(&self.jobs, &self.library, Op::RefreshShow(req.into_inner())).await? {
+            JobValue::Refresh(r) => Ok(Response::new(r)),
+            _ => Err(Status::internal("show refresh returned something else")),
+        }
     }
 
     async fn search(&self, req: Request<pb::SearchRequest>) -> Reply<pb::SearchResponse> {

@@ -5,6 +5,7 @@
 //! `authorization: Bearer <token>`.
 mod assignment;
 mod convert;
+mod jobs;
 mod library;
 mod system;
 mod torrent;
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use momo_proto::v1::assignment_service_server::AssignmentServiceServer;
+use momo_proto::v1::job_service_server::JobServiceServer;
 use momo_proto::v1::library_service_server::LibraryServiceServer;
 use momo_proto::v1::system_service_server::SystemServiceServer;
 use momo_proto::v1::torrent_service_server::TorrentServiceServer;
@@ -29,9 +31,12 @@ use tonic::{Request, Status};
 use tracing::{info, warn};
 
 use crate::config::{Config, GrpcListen};
+use crate::jobs::Jobs;
 use crate::library::Library;
 
 use assignment::AssignmentApi;
+use jobs::JobApi;
+pub use jobs::executor as job_executor;
 use library::LibraryApi;
 use system::SystemApi;
 use torrent::TorrentApi;
@@ -46,6 +51,7 @@ pub async fn serve(
     data_dir: &Path,
     webdav_listen: std::net::SocketAddr,
     library: Library,
+    jobs: Jobs,
     shutdown: watch::Receiver<bool>,
     grace: Duration,
 ) -> anyhow::Result<()> {
@@ -82,6 +88,8 @@ pub async fn serve(
         grpc_listen: listen,
         webdav_listen: webdav_listen.to_string(),
         library: library.clone(),
+        jobs: jobs.clone(),
+        shutdown: shutdown.clone(),
     };
     let routes = Routes::new(health_service)
         .add_service(reflection)
@@ -89,11 +97,20 @@ pub async fn serve(
         .add_service(
             LibraryServiceServer::new(LibraryApi {
                 library: library.clone(),
+                jobs: jobs.clone(),
             })
             .max_decoding_message_size(MAX_REQUEST_BYTES),
         )
         .add_service(
             AssignmentServiceServer::new(AssignmentApi {
+                library: library.clone(),
+                jobs: jobs.clone(),
+            })
+            .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            JobServiceServer::new(JobApi {
+                jobs,
                 library: library.clone(),
             })
             .max_decoding_message_size(MAX_REQUEST_BYTES),

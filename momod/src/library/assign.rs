@@ -9,6 +9,7 @@ use super::model::{
 };
 use super::pack::{self, is_playable};
 use crate::error::{Error, Result};
+use crate::jobs::JobCtx;
 use crate::torrent::{Inspected, Magnet, TorrentFile};
 
 impl Library {
@@ -43,6 +44,7 @@ impl Library {
         magnet: &str,
         choice: FileChoice,
         labels: Labels,
+        ctx: &JobCtx,
     ) -> Result<Assignment> {
         let magnet = parse_magnet(magnet)?;
         let labels = check_labels(labels)?;
@@ -50,8 +52,16 @@ impl Library {
         if !self.store.item_exists(item).await? {
             return Err(item.not_found());
         }
+        ctx.step("waiting for the torrent's metadata from the swarm");
         let inspected = self.engine.inspect(&magnet).await?;
         let file = choose_file(&inspected, &choice)?;
+        ctx.step(format!(
+            "metadata of {} ({} files): chose {}",
+            inspected.name,
+            inspected.files.len(),
+            file.path
+        ));
+        ctx.commit()?;
         self.engine.add(&magnet, &inspected, &[file.index]).await?;
         let mut attached = self
             .attach(vec![(item, torrent_source(&magnet, &file, &labels))])
@@ -68,6 +78,7 @@ impl Library {
         magnet: &str,
         dry_run: bool,
         labels: Labels,
+        ctx: &JobCtx,
     ) -> Result<PackReport> {
         let magnet = parse_magnet(magnet)?;
         let labels = check_labels(labels)?;
@@ -93,10 +104,24 @@ impl Library {
                 })
             })
             .collect();
+        ctx.step("waiting for the torrent's metadata from the swarm");
         let inspected = self.engine.inspect(&magnet).await?;
         let mut plan = pack::plan(&episodes, &inspected.files, season);
+        ctx.progress(
+            plan.matched.len() as u64,
+            Some(episodes.len() as u64),
+            "episodes matched",
+        );
+        ctx.step(format!(
+            "{} of {} episodes matched in {} ({} files)",
+            plan.matched.len(),
+            episodes.len(),
+            inspected.name,
+            inspected.files.len()
+        ));
 
         if !dry_run && !plan.matched.is_empty() {
+            ctx.commit()?;
             let indices: Vec<usize> = plan.matched.iter().map(|m| m.file.index).collect();
             self.engine.add(&magnet, &inspected, &indices).await?;
             let sources = plan
@@ -123,6 +148,22 @@ impl Library {
             missing_episodes: plan.missing_episodes,
             ambiguous: plan.ambiguous,
         })
+    }
+
+    /// Checks what `assign_torrent` can check at once (the magnet, that the item exists), so
+    /// a bad request is refused before a job is created for it.
+    pub async fn check_assign_torrent(&self, item: Item, magnet: &str) -> Result<()> {
+        parse_magnet(magnet)?;
+        if !self.store.item_exists(item).await? {
+            return Err(item.not_found());
+        }
+        Ok(())
+    }
+
+    /// The same for `assign_pack`: the magnet and the show.
+    pub async fn check_assign_pack(&self, show_id: i64, magnet: &str) -> Result<()> {
+        parse_magnet(magnet)?;
+        self.get_show(show_id).await.map(drop)
     }
 
     /// Stores the sources (one transaction, all or nothing) and says where each item now

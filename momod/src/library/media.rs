@@ -5,6 +5,7 @@ use super::Library;
 use super::limits::{self, Origin};
 use super::model::{Counts, MediaKind, Movie, SeasonFilter, ShowDetail, ShowSummary};
 use crate::error::{Error, Result};
+use crate::jobs::JobCtx;
 use crate::store::NewShowRecord;
 use crate::tmdb::{EpisodeInfo, SearchHit, SeasonInfo, ShowInfo};
 
@@ -101,7 +102,7 @@ impl Library {
 
     // ------------------------------------------------------------------ shows
 
-    pub async fn add_show(&self, new: NewShow) -> Result<ShowDetail> {
+    pub async fn add_show(&self, new: NewShow, ctx: &JobCtx) -> Result<ShowDetail> {
         let (record, seasons) = match new {
             NewShow::Tmdb {
                 tmdb_id,
@@ -114,13 +115,14 @@ impl Library {
                     specials,
                 };
                 self.refuse_existing(MediaKind::Show, tmdb_id).await?;
+                ctx.step(format!("fetching show {tmdb_id} from TMDB"));
                 let info = self.tmdb.show(tmdb_id).await?;
                 let origin = Origin::Tmdb(&format!("show {tmdb_id}"));
                 let title = limits::title(&info.title, origin)?;
                 let year = limits::year(info.year, origin)?;
                 limits::season_list(&info.seasons, origin)?;
                 let wanted = wanted_seasons(&info, &filter)?;
-                let fetched = self.fetch_seasons(tmdb_id, &wanted).await?;
+                let fetched = self.fetch_seasons(tmdb_id, &wanted, ctx).await?;
                 let fetched = limits::seasons(fetched, origin)?;
                 let record = NewShowRecord {
                     tmdb_id: Some(tmdb_id),
@@ -149,16 +151,63 @@ impl Library {
                 (NewShowRecord { filter, ..record }, seasons)
             }
         };
+        ctx.commit()?;
+        ctx.step(format!("storing {} seasons", seasons.len()));
         let id = self.store.insert_show(record, seasons).await?;
         self.get_show(id).await
     }
 
+    /// Checks what `add_show` can check without TMDB, so a bad request is refused before a
+    /// job is created for it.
+    pub async fn check_add_show(&self, new: &NewShow) -> Result<()> {
+        match new {
+            NewShow::Tmdb {
+                tmdb_id, seasons, ..
+            } => {
+                check_tmdb_id(*tmdb_id)?;
+                check_season_list(seasons)?;
+                self.refuse_existing(MediaKind::Show, *tmdb_id).await
+            }
+            NewShow::Manual {
+                title,
+                year,
+                seasons,
+            } => {
+                limits::title(title, Origin::User)?;
+                limits::year(*year, Origin::User)?;
+                limits::seasons(placeholder_seasons(seasons)?, Origin::User).map(drop)
+            }
+        }
+    }
+
+    /// The same for `refresh_show`: the show exists and came from TMDB.
+    pub async fn check_refresh_show(&self, id: i64) -> Result<()> {
+        let (tmdb_id, _) = self
+            .store
+            .show_origin(id)
+            .await?
+            .ok_or_else(|| show_not_found(id))?;
+        if tmdb_id.is_none() {
+            return Err(no_tmdb_origin(id));
+        }
+        Ok(())
+    }
+
     /// Fetches the seasons one after another (the rate limiter paces them anyway); any
     /// failure fails the whole operation before anything is written.
-    async fn fetch_seasons(&self, tmdb_id: i64, wanted: &[i32]) -> Result<Vec<SeasonInfo>> {
+    async fn fetch_seasons(
+        &self,
+        tmdb_id: i64,
+        wanted: &[i32],
+        ctx: &JobCtx,
+    ) -> Result<Vec<SeasonInfo>> {
+        let total = wanted.len() as u64;
         let mut out = Vec::with_capacity(wanted.len());
-        for &n in wanted {
+        ctx.progress(0, Some(total), "seasons");
+        for (i, &n) in wanted.iter().enumerate() {
+            ctx.step(format!("fetching season {n} ({} of {total})", i + 1));
             out.push(self.tmdb.season(tmdb_id, n).await?);
+            ctx.progress(i as u64 + 1, Some(total), "seasons");
         }
         Ok(out)
     }
@@ -181,17 +230,16 @@ impl Library {
 
     /// Adds seasons and episodes TMDB has gained, updates names and air dates that changed;
     /// never removes a season or an episode (and so never drops a source).
-    pub async fn refresh_show(&self, id: i64) -> Result<RefreshReport> {
+    pub async fn refresh_show(&self, id: i64, ctx: &JobCtx) -> Result<RefreshReport> {
         let (tmdb_id, filter) = self
             .store
             .show_origin(id)
             .await?
             .ok_or_else(|| show_not_found(id))?;
         let Some(tmdb_id) = tmdb_id else {
-            return Err(Error::FailedPrecondition(format!(
-                "show {id} was added by title, without TMDB: there is nothing to refresh it from"
-            )));
+            return Err(no_tmdb_origin(id));
         };
+        ctx.step(format!("fetching show {tmdb_id} from TMDB"));
         let info = self.tmdb.show(tmdb_id).await?;
         let origin = Origin::Tmdb(&format!("show {tmdb_id}"));
         let title = limits::title(&info.title, origin)?;
@@ -204,11 +252,13 @@ impl Library {
             .copied()
             .filter(|n| filter.wants(*n))
             .collect();
-        let fetched = limits::seasons(self.fetch_seasons(tmdb_id, &wanted).await?, origin)?;
+        let fetched = limits::seasons(self.fetch_seasons(tmdb_id, &wanted, ctx).await?, origin)?;
         // The limits hold for the show as it will be: refresh keeps every episode it has, so
         // what TMDB renumbered adds up with what is stored.
         let current = self.get_show(id).await?;
         limits::merged(&current, &fetched, origin)?;
+        ctx.commit()?;
+        ctx.step("storing what changed");
         let (added_seasons, added_episodes, updated_episodes) =
             self.store.refresh_show(id, title, year, fetched).await?;
         Ok(RefreshReport {
@@ -351,6 +401,12 @@ fn show_not_found(id: i64) -> Error {
         "no show with id {id} in the library (see `momoctl show ls`)"
     ))
 }
+fn no_tmdb_origin(id: i64) -> Error {
+    Error::FailedPrecondition(format!(
+        "show {id} was added by title, without TMDB: there is nothing to refresh it from"
+    ))
+}
+
 
 #[cfg(test)]
 mod tests {

@@ -57,6 +57,11 @@ impl Library {
         }
     }
 
+    /// Wakes on every committed library write.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.store.subscribe()
+    }
+
     /// Where an item appears in the share, if it has a source.
     async fn share_path_of(&self, item: model::Item) -> Result<Option<String>> {
         Ok(self.vfs.tree().await?.path_of(item).map(str::to_string))

@@ -4,6 +4,7 @@
 //! - `media`: movies, shows, seasons, episodes.
 //! - `assignments`: which file plays each item (one active per item).
 //! - `share`: the read model the share's tree is built from.
+//! - `jobs`: background jobs and their log lines.
 //!
 //! SQLite underneath: a small connection pool (WAL, foreign keys on, busy timeout),
 //! migrations embedded from the top-level `migrations/` and applied at start, every call run
@@ -11,10 +12,12 @@
 //! except the show summary (plain SQL with SQLite's placeholders and collation), so a change
 //! of backend would stay inside this module.
 mod assignments;
+mod jobs;
 mod media;
 mod schema;
 mod share;
 
+pub use jobs::{JobEnd, NewLogLine};
 pub use media::NewShowRecord;
 pub use share::{ShareEpisode, ShareMovie, ShareRows, ShareSource};
 use std::path::Path;
@@ -28,6 +31,7 @@ use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use tokio::sync::watch;
 
 use crate::error::{Error, Result};
 
@@ -60,6 +64,7 @@ pub struct Store {
     /// Bumped after every committed write; caches derived from the database (the share's
     /// tree) compare it to know they are stale.
     generation: Arc<AtomicU64>,
+    changes: Arc<watch::Sender<u64>>,
 }
 
 impl Store {
@@ -92,6 +97,7 @@ impl Store {
         Ok(Store {
             pool,
             generation: Arc::new(AtomicU64::new(0)),
+            changes: Arc::new(watch::channel(0).0),
         })
     }
 
@@ -122,14 +128,29 @@ impl Store {
     {
         let result = self.run(move |conn| conn.immediate_transaction(f)).await;
         if result.is_ok() {
-            self.generation.fetch_add(1, Ordering::SeqCst);
+            let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+            self.changes.send_replace(generation);
         }
         result
+    }
+
+    /// Like `write`, for tables the share does not show (jobs): the generation stays.
+    async fn write_quiet<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SqliteConnection) -> Result<T> + Send + 'static,
+    {
+        self.run(move |conn| conn.immediate_transaction(f)).await
     }
 
     /// How many writes have been committed since start.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Wakes on every committed library write (the value is the new generation).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// Moves the WAL into the main file. Called last at shutdown (after every reader and
@@ -168,6 +189,11 @@ impl From<diesel::result::Error> for Error {
             other => Error::Internal(format!("database: {other}")),
         }
     }
+}
+
+/// Seconds since the Unix epoch, as the store records times.
+pub fn unix_now() -> i64 {
+    now()
 }
 
 /// Seconds since the Unix epoch.

@@ -64,3 +64,38 @@ diesel::joinable!(assignments -> movies (movie_id));
 diesel::joinable!(assignments -> episodes (episode_id));
 
 diesel::allow_tables_to_appear_in_same_query!(movies, shows, seasons, episodes, assignments);
+
+diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        kind -> Text,
+        target_kind -> Nullable<Text>,
+        target_id -> Nullable<BigInt>,
+        summary -> Text,
+        state -> Text,
+        payload -> Binary,
+        dedupe_key -> Nullable<Text>,
+        progress_done -> BigInt,
+        progress_total -> Nullable<BigInt>,
+        progress_unit -> Text,
+        step -> Text,
+        result -> Nullable<Binary>,
+        error_code -> Nullable<Text>,
+        error -> Nullable<Text>,
+        created_at -> BigInt,
+        started_at -> Nullable<BigInt>,
+        finished_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    job_logs (id) {
+        id -> BigInt,
+        job_id -> BigInt,
+        time_ms -> BigInt,
+        level -> Text,
+        message -> Text,
+    }
+}
+
+diesel::joinable!(job_logs -> jobs (job_id));

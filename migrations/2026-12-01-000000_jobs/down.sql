@@ -1,0 +1,2 @@
+DROP TABLE job_logs;
+DROP TABLE jobs;

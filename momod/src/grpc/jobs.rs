@@ -1,0 +1,391 @@
+//! `JobService`, and what each job does: a job's payload is its `StartJobRequest`, decoded
+//! here and handed to the library; its result is the reply the matching unary call gives.
+//! The unary calls (AddShow, RefreshShow, AssignTorrent, AssignPack) go through `run_op`,
+//! so they are jobs too and appear in `momoctl jobs`.
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures_util::Stream;
+use momo_proto::v1 as pb;
+use momo_proto::v1::job_service_server::JobService;
+use pb::job_result::Value as JobValue;
+use pb::start_job_request::Op;
+use prost::Message;
+use tokio::sync::{broadcast, mpsc};
+use tonic::{Request, Response, Status};
+
+use super::convert;
+use crate::error::Error;
+use crate::jobs::log::LogEvent;
+use crate::jobs::model::{Job, JobFilter, JobKind, JobState, NewJob, Target};
+use crate::jobs::{Executor, JobCtx, Jobs, Outcome};
+use crate::library::Library;
+use crate::library::model::Page;
+
+/// Lines read from the database per query while replaying a log.
+const LOG_PAGE: i64 = 1000;
+/// Without `all`, jobs that ended this long ago are left out of a listing.
+const RECENT_S: i64 = 3600;
+
+pub struct JobApi {
+    pub jobs: Jobs,
+    pub library: Library,
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+pub type ReplyStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+/// The executor the runner calls: decode, run the use-case, encode the reply.
+pub fn executor(library: Library) -> Executor {
+    Arc::new(move |kind, payload, ctx| {
+        let library = library.clone();
+        Box::pin(async move { execute(&library, kind, &payload, &ctx).await })
+    })
+}
+
+async fn execute(
+    library: &Library,
+    kind: JobKind,
+    payload: &[u8],
+    ctx: &JobCtx,
+) -> crate::error::Result<Outcome> {
+    let op = pb::StartJobRequest::decode(payload)
+        .ok()
+        .and_then(|r| r.op)
+        .ok_or_else(|| Error::Internal(format!("job of kind {} has an unreadable request", kind.as_str())))?;
+    // The request was checked by `describe` when the job was created.
+    let bad = |s: Status| Error::InvalidArgument(s.message().to_string());
+    let (value, target) = match op {
+        Op::AddShow(r) => {
+            let show = library.add_show(convert::new_show(r).map_err(bad)?, ctx).await?;
+            let target = Target::Show(show.summary.id);
+            (JobValue::Show(convert::show_detail(show)), target)
+        }
+        Op::RefreshShow(r) => {
+            let report = library.refresh_show(r.id, ctx).await?;
+            (JobValue::Refresh(convert::refresh(report)), Target::Show(r.id))
+        }
+        Op::AssignTorrent(r) => {
+            let item = convert::item(r.item).map_err(bad)?;
+            let choice = convert::file_choice(r.file_path, r.file_index).map_err(bad)?;
+            let labels = convert::labels(r.resolution, r.source);
+            let a = library
+                .assign_torrent(item, &r.magnet, choice, labels, ctx)
+                .await?;
+            (JobValue::Assignment(convert::assignment(a)), item.into())
+        }
+        Op::AssignPack(r) => {
+            let labels = convert::labels(r.resolution, r.source);
+            let report = library
+                .assign_pack(r.show_id, r.season_number, &r.magnet, r.dry_run, labels, ctx)
+                .await?;
+            (JobValue::Pack(convert::pack_report(report)), Target::Show(r.show_id))
+        }
+    };
+    Ok(Outcome {
+        result: pb::JobResult { value: Some(value) }.encode_to_vec(),
+        target: Some(target),
+    })
+}
+
+/// Checks a request as far as it can be checked at once and says what job it makes. A bad
+/// request is refused here, before any job exists.
+async fn describe(library: &Library, op: Op) -> Result<NewJob, Status> {
+    let (kind, summary, target, dedupe_key) = match &op {
+        Op::AddShow(r) => {
+            let new = convert::new_show(r.clone())?;
+            library.check_add_show(&new).await?;
+            let what = match &r.by {
+                Some(pb::add_show_request::By::TmdbId(id)) => format!("tmdb {id}"),
+                Some(pb::add_show_request::By::Manual(m)) => format!("\"{}\"", crate::error::echo(&m.title)),
+                None => String::new(),
+            };
+            (JobKind::ShowAdd, format!("add show {what}"), None, None)
+        }
+        Op::RefreshShow(r) => {
+            library.check_refresh_show(r.id).await?;
+            (
+                JobKind::ShowRefresh,
+                format!("refresh show {}", r.id),
+                Some(Target::Show(r.id)),
+                Some(format!("show_refresh:{}", r.id)),
+            )
+        }
+        Op::AssignTorrent(r) => {
+            let item = convert::item(r.item)?;
+            convert::file_choice(r.file_path.clone(), r.file_index)?;
+            library.check_assign_torrent(item, &r.magnet).await?;
+            (
+                JobKind::AssignTorrent,
+                format!("assign {} {}", item.kind().as_str(), item.id()),
+                Some(item.into()),
+                None,
+            )
+        }
+        Op::AssignPack(r) => {
+            library.check_assign_pack(r.show_id, &r.magnet).await?;
+            let season = r
+                .season_number
+                .map(|n| format!(" season {n}"))
+                .unwrap_or_default();
+            let dry = if r.dry_run { " (dry run)" } else { "" };
+            (
+                JobKind::AssignPack,
+                format!("assign pack to show {}{season}{dry}", r.show_id),
+                Some(Target::Show(r.show_id)),
+                None,
+            )
+        }
+    };
+    Ok(NewJob {
+        kind,
+        summary,
+        target,
+        payload: pb::StartJobRequest { op: Some(op) }.encode_to_vec(),
+        dedupe_key,
+    })
+}
+
+/// Runs `op` as a job and waits for it: the unary calls' way. Fails as the job failed.
+pub async fn run_op(jobs: &Jobs, library: &Library, op: Op) -> Result<JobValue, Status> {
+    let job = jobs.submit(describe(library, op).await?).await?;
+    let job = jobs.wait(job.id).await?;
+    outcome(&job)
+}
+
+/// A job that has ended as its call's reply or error.
+fn outcome(job: &Job) -> Result<JobValue, Status> {
+    match (job.state, &job.result, &job.error) {
+        (JobState::Done, Some(bytes), _) => pb::JobResult::decode(bytes.as_slice())
+            .ok()
+            .and_then(|r| r.value)
+            .ok_or_else(|| Status::internal(format!("job {} has an unreadable result", job.id))),
+        (_, _, Some(e)) => Err(Error::from_code_name(&e.code, e.message.clone()).into()),
+        (state, _, _) if !state.has_ended() => Err(Status::unavailable(format!(
+            "momod is stopping and job {} did not finish; nothing was stored (see `momoctl job get {}` once momod is back)",
+            job.id, job.id
+        ))),
+        _ => Err(Status::internal(format!(
+            "job {} ended {} without a result",
+            job.id,
+            job.state.as_str()
+        ))),
+    }
+}
+
+pub fn job(j: Job) -> pb::Job {
+    let state = match j.state {
+        JobState::Queued => pb::JobState::Queued,
+        JobState::Running => pb::JobState::Running,
+        JobState::Done => pb::JobState::Done,
+        JobState::Failed => pb::JobState::Failed,
+        JobState::Cancelled => pb::JobState::Cancelled,
+    };
+    pb::Job {
+        id: j.id,
+        kind: j.kind.as_str().to_string(),
+        summary: j.summary,
+        state: state as i32,
+        target: j.target.map(|t| pb::ItemTarget {
+            kind: t.kind().to_string(),
+            id: t.id(),
+        }),
+        progress_done: j.progress.done,
+        progress_total: j.progress.total,
+        progress_unit: j.progress.unit,
+        step: j.progress.step,
+        created_at: j.created_at,
+        started_at: j.started_at,
+        finished_at: j.finished_at,
+        error_code: j.error.as_ref().map(|e| e.code.clone()),
+        error: j.error.map(|e| e.message),
+        result: j
+            .result
+            .and_then(|bytes| pb::JobResult::decode(bytes.as_slice()).ok()),
+    }
+}
+
+fn log_line(l: crate::jobs::model::LogLine) -> pb::JobLogLine {
+    pb::JobLogLine {
+        id: l.id,
+        job_id: l.job_id,
+        time_ms: l.time_ms,
+        level: l.level,
+        message: l.message,
+    }
+}
+
+/// A stream fed by a task; the task sees the client go through `tx.closed()`.
+pub fn channel_stream<T: Send + 'static>(rx: mpsc::Receiver<Result<T, Status>>) -> ReplyStream<T> {
+    Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
+}
+
+#[tonic::async_trait]
+impl JobService for JobApi {
+    async fn start(&self, req: Request<pb::StartJobRequest>) -> Reply<pb::Job> {
+        let Some(op) = req.into_inner().op else {
+            return Err(Status::invalid_argument(
+                "say which operation to start (add_show, refresh_show, assign_torrent, assign_pack)",
+            ));
+        };
+        let new = describe(&self.library, op).await?;
+        Ok(Response::new(job(self.jobs.submit(new).await?)))
+    }
+
+    async fn list(&self, req: Request<pb::ListJobsRequest>) -> Reply<pb::ListJobsResponse> {
+        let req = req.into_inner();
+        let size = if req.page_size == 0 { 100 } else { req.page_size };
+        let page = Page::parse(size, &req.page_token)?;
+        let filter = if req.all {
+            JobFilter::All
+        } else {
+            JobFilter::ActiveOrEndedSince(crate::store::unix_now() - RECENT_S)
+        };
+        // One more than asked says whether there is a next page.
+        let mut jobs = self
+            .jobs
+            .list(filter, page.offset as i64, page.size as i64 + 1)
+            .await?;
+        let next_page_token = if jobs.len() > page.size {
+            jobs.truncate(page.size);
+            (page.offset + page.size).to_string()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListJobsResponse {
+            jobs: jobs.into_iter().map(job).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn get(&self, req: Request<pb::JobRequest>) -> Reply<pb::Job> {
+        Ok(Response::new(job(self.jobs.get(req.into_inner().id).await?)))
+    }
+
+    async fn cancel(&self, req: Request<pb::JobRequest>) -> Reply<pb::Job> {
+        Ok(Response::new(job(self.jobs.cancel(req.into_inner().id).await?)))
+    }
+
+    type WatchStream = ReplyStream<pb::Job>;
+
+    async fn watch(&self, req: Request<pb::JobRequest>) -> Reply<Self::WatchStream> {
+        let id = req.into_inner().id;
+        let first = self.jobs.get(id).await?;
+        let (tx, rx) = mpsc::channel(16);
+        let jobs = self.jobs.clone();
+        tokio::spawn(async move {
+            let Some(mut changes) = jobs.watch(id) else {
+                // Ended already: one message, the end state.
+                let _ = tx.send(Ok(job(first))).await;
+                return;
+            };
+            loop {
+                let now = changes.borrow_and_update().clone();
+                let ended = now.state.has_ended();
+                if tx.send(Ok(job(now))).await.is_err() || ended {
+                    return;
+                }
+                tokio::select! {
+                    changed = changes.changed() => if changed.is_err() {
+                        // The job left the live map: send how it ended, as stored.
+                        if let Ok(end) = jobs.get(id).await {
+                            let _ = tx.send(Ok(job(end))).await;
+                        }
+                        return;
+                    },
+                    () = tx.closed() => return,
+                }
+            }
+        });
+        Ok(Response::new(channel_stream(rx)))
+    }
+
+    type LogsStream = ReplyStream<pb::JobLogLine>;
+
+    async fn logs(&self, req: Request<pb::JobLogsRequest>) -> Reply<Self::LogsStream> {
+        let req = req.into_inner();
+        let id = req.id;
+        // Subscribed before the stored lines are read, so no line falls between the two.
+        let mut events = self.jobs.log_events();
+        self.jobs.get(id).await?;
+        let (tx, rx) = mpsc::channel(256);
+        let jobs = self.jobs.clone();
+        tokio::spawn(async move {
+            let mut last = 0;
+            // Stored lines, then (following a live job) new ones until it ends.
+            loop {
+                let lines = match jobs.logs(id, last, LOG_PAGE).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.into())).await;
+                        return;
+                    }
+                };
+                let full = lines.len() as i64 == LOG_PAGE;
+                for l in lines {
+                    last = l.id;
+                    if tx.send(Ok(log_line(l))).await.is_err() {
+                        return;
+                    }
+                }
+                if !full {
+                    break;
+                }
+            }
+            if !req.follow {
+                return;
+            }
+            // A job that just ended may still have lines on their way to the database; its
+            // end marker follows them. One that ended long ago sends none: give up soon.
+            let deadline = jobs
+                .watch(id)
+                .is_none()
+                .then(|| tokio::time::Instant::now() + std::time::Duration::from_secs(3));
+            let sleep = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::pin!(sleep);
+            loop {
+                let event = tokio::select! {
+                    e = events.recv() => e,
+                    () = tx.closed() => return,
+                    () = &mut sleep => return,
+                };
+                match event {
+                    Ok(LogEvent::Line(l)) if l.job_id == id && l.id > last => {
+                        last = l.id;
+                        if tx.send(Ok(log_line(l))).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(LogEvent::End(job)) if job == id => return,
+                    Ok(_) => {}
+                    // Fell behind: read what was missed from the database.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        match jobs.logs(id, last, LOG_PAGE).await {
+                            Ok(lines) => {
+                                for l in lines {
+                                    last = l.id;
+                                    if tx.send(Ok(log_line(l))).await.is_err() {
+                                        return;
+                                    }
+                                }
+                            }
+                            Err(e) => {
+                                let _ = tx.send(Err(e.into())).await;
+                                return;
+                            }
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        Ok(Response::new(channel_stream(rx)))
+    }
+}
