@@ -7,8 +7,11 @@ use momo_proto::v1::assignment_service_client::AssignmentServiceClient;
 use tonic::transport::Channel;
 
 use crate::client::{Auth, Failure};
+use crate::jobs;
 use crate::json;
-use crate::output::{self, Format, human_size, opt, shown, waiting};
+use crate::output::{self, Format, human_size, opt, shown};
+use pb::job_result::Value as JobValue;
+use pb::start_job_request::Op;
 
 #[derive(Subcommand, Debug)]
 pub enum AssignCmd {
@@ -28,6 +31,9 @@ pub enum AssignCmd {
         dry_run: bool,
         #[command(flatten)]
         labels: LabelArgs,
+        /// Start the job and print it at once, without waiting (`momoctl job wait ID`).
+        #[arg(long)]
+        detach: bool,
     },
     /// Map a complete-series pack's files to the show's episodes by name and attach them.
     Show {
@@ -39,6 +45,9 @@ pub enum AssignCmd {
         dry_run: bool,
         #[command(flatten)]
         labels: LabelArgs,
+        /// Start the job and print it at once, without waiting (`momoctl job wait ID`).
+        #[arg(long)]
+        detach: bool,
     },
 }
 
@@ -60,6 +69,10 @@ pub struct AssignArgs {
     index: Option<i32>,
     #[command(flatten)]
     labels: LabelArgs,
+    /// Start the job and print it at once, without waiting for the metadata
+    /// (`momoctl job wait ID`).
+    #[arg(long, conflicts_with = "local")]
+    detach: bool,
 }
 
 #[derive(Args, Debug)]
@@ -105,7 +118,7 @@ pub async fn assign(
     format: Format,
     cmd: AssignCmd,
 ) -> Result<(), Failure> {
-    let mut client = AssignmentServiceClient::with_interceptor(channel, auth);
+    let mut client = AssignmentServiceClient::with_interceptor(channel.clone(), auth.clone());
     let (kind, args) = match cmd {
         AssignCmd::Movie(a) => (ItemKind::Movie, a),
         AssignCmd::Episode(a) => (ItemKind::Episode, a),
@@ -115,41 +128,39 @@ pub async fn assign(
             magnet,
             dry_run,
             labels,
+            detach,
         } => {
-            return pack(
-                &mut client,
-                format,
-                show_id,
-                Some(season),
-                magnet,
-                dry_run,
-                labels,
-            )
-            .await;
+            let req = pack_request(show_id, Some(season), magnet, dry_run, labels);
+            return pack(channel, auth, format, req, detach).await;
         }
         AssignCmd::Show {
             show_id,
             magnet,
             dry_run,
             labels,
+            detach,
         } => {
-            return pack(&mut client, format, show_id, None, magnet, dry_run, labels).await;
+            let req = pack_request(show_id, None, magnet, dry_run, labels);
+            return pack(channel, auth, format, req, detach).await;
         }
     };
     let item = Some(item_ref(kind, args.id));
     let a = match (args.magnet, args.local) {
         (Some(magnet), _) => {
-            waiting(format, "fetching the torrent's metadata");
-            client
-                .assign_torrent(pb::AssignTorrentRequest {
-                    item,
-                    magnet,
-                    file_path: args.file,
-                    file_index: args.index,
-                    resolution: args.labels.resolution,
-                    source: args.labels.source,
-                })
-                .await?
+            let op = Op::AssignTorrent(pb::AssignTorrentRequest {
+                item,
+                magnet,
+                file_path: args.file,
+                file_index: args.index,
+                resolution: args.labels.resolution,
+                source: args.labels.source,
+            });
+            if let Some(JobValue::Assignment(a)) =
+                jobs::start(channel, auth, format, op, args.detach).await?
+            {
+                print_assignment(format, a);
+            }
+            return Ok(());
         }
         (None, Some(local)) => {
             // Relative paths are relative to where momoctl runs, not to the daemon.
@@ -173,6 +184,11 @@ pub async fn assign(
         (None, None) => unreachable!("clap requires a magnet or --local"),
     }
     .into_inner();
+    print_assignment(format, a);
+    Ok(())
+}
+
+pub fn print_assignment(format: Format, a: pb::Assignment) {
     output::emit(format, &json::Assignment::from(a), |a| {
         let replaced = a
             .replaced_id
@@ -184,41 +200,48 @@ pub async fn assign(
         };
         println!(
             "{} {} now plays {from} ({}{replaced})\n  share: {}",
-            kind.as_str(),
-            args.id,
+            a.item_kind,
+            a.item_id,
             human_size(a.file_size),
             shown(&a.share_path)
         );
     });
-    Ok(())
 }
 
-type Client =
-    AssignmentServiceClient<tonic::service::interceptor::InterceptedService<Channel, Auth>>;
-
-async fn pack(
-    client: &mut Client,
-    format: Format,
+fn pack_request(
     show_id: i64,
     season_number: Option<i32>,
     magnet: String,
     dry_run: bool,
     labels: LabelArgs,
+) -> pb::AssignPackRequest {
+    pb::AssignPackRequest {
+        show_id,
+        season_number,
+        magnet,
+        dry_run,
+        resolution: labels.resolution,
+        source: labels.source,
+    }
+}
+
+async fn pack(
+    channel: Channel,
+    auth: Auth,
+    format: Format,
+    req: pb::AssignPackRequest,
+    detach: bool,
 ) -> Result<(), Failure> {
-    waiting(format, "fetching the torrent's metadata");
-    let r = client
-        .assign_pack(pb::AssignPackRequest {
-            show_id,
-            season_number,
-            magnet,
-            dry_run,
-            resolution: labels.resolution,
-            source: labels.source,
-        })
-        .await?
-        .into_inner();
-    output::emit(format, &json::PackReport::from(r), print_pack);
+    if let Some(JobValue::Pack(r)) =
+        jobs::start(channel, auth, format, Op::AssignPack(req), detach).await?
+    {
+        print_pack_report(format, r);
+    }
     Ok(())
+}
+
+pub fn print_pack_report(format: Format, r: pb::PackReport) {
+    output::emit(format, &json::PackReport::from(r), print_pack);
 }
 
 fn print_pack(report: &json::PackReport) {

@@ -15,6 +15,8 @@ pub enum Failure {
     Usage(String),
     /// The daemon could not be reached (exit 3).
     Unreachable { addr: String, cause: String },
+    /// Ctrl-C while following a job (exit 130, as for a shell's interrupted command).
+    Interrupted(String),
 }
 
 impl Failure {
@@ -23,6 +25,7 @@ impl Failure {
             Failure::Daemon(_) => 1,
             Failure::Usage(_) => 2,
             Failure::Unreachable { .. } => 3,
+            Failure::Interrupted(_) => 130,
         }
     }
 }
@@ -37,7 +40,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Daemon(s) => write!(f, "{} (code: {})", s.message(), code_name(s.code())),
-            Failure::Usage(m) => f.write_str(m),
+            Failure::Usage(m) | Failure::Interrupted(m) => f.write_str(m),
             Failure::Unreachable { addr, cause } => write!(
                 f,
                 "cannot reach momod at {addr}: {cause}\n\

@@ -26,6 +26,7 @@ pub struct Status {
     pub episodes: u64,
     pub assigned: u64,
     pub torrents: u64,
+    pub active_jobs: u64,
 }
 
 impl From<pb::StatusResponse> for Status {
@@ -43,6 +44,7 @@ impl From<pb::StatusResponse> for Status {
             episodes: counts.episodes,
             assigned: counts.assigned,
             torrents: counts.torrents,
+            active_jobs: counts.active_jobs,
         }
     }
 }
@@ -428,3 +430,84 @@ pub struct TorrentRemoved {
 
 #[cfg(test)]
 mod tests;
+
+/// "queued", "running", "done", "failed", "cancelled"; "unknown" from a newer daemon.
+pub fn job_state(state: i32) -> &'static str {
+    match pb::JobState::try_from(state) {
+        Ok(pb::JobState::Queued) => "queued",
+        Ok(pb::JobState::Running) => "running",
+        Ok(pb::JobState::Done) => "done",
+        Ok(pb::JobState::Failed) => "failed",
+        Ok(pb::JobState::Cancelled) => "cancelled",
+        _ => "unknown",
+    }
+}
+
+#[derive(Serialize)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub summary: String,
+    pub state: String,
+    pub target: Option<JobTarget>,
+    pub progress_done: u64,
+    pub progress_total: Option<u64>,
+    pub progress_unit: String,
+    pub step: String,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub error_code: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct JobTarget {
+    pub kind: String,
+    pub id: i64,
+}
+
+impl From<pb::Job> for Job {
+    fn from(j: pb::Job) -> Job {
+        Job {
+            id: j.id,
+            kind: j.kind,
+            summary: j.summary,
+            state: job_state(j.state).to_string(),
+            target: j.target.map(|t| JobTarget {
+                kind: t.kind,
+                id: t.id,
+            }),
+            progress_done: j.progress_done,
+            progress_total: j.progress_total,
+            progress_unit: j.progress_unit,
+            step: j.step,
+            created_at: j.created_at,
+            started_at: j.started_at,
+            finished_at: j.finished_at,
+            error_code: j.error_code,
+            error: j.error,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct JobLogLine {
+    pub id: i64,
+    pub job_id: i64,
+    pub time_ms: i64,
+    pub level: String,
+    pub message: String,
+}
+
+impl From<pb::JobLogLine> for JobLogLine {
+    fn from(l: pb::JobLogLine) -> JobLogLine {
+        JobLogLine {
+            id: l.id,
+            job_id: l.job_id,
+            time_ms: l.time_ms,
+            level: l.level,
+            message: l.message,
+        }
+    }
+}

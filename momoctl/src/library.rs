@@ -6,8 +6,11 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::client::{Auth, Failure};
+use crate::jobs;
 use crate::json;
 use crate::output::{self, Format, opt, title_year, tmdb_tag, yes};
+use pb::job_result::Value as JobValue;
+use pb::start_job_request::Op;
 
 type Client = LibraryServiceClient<InterceptedService<Channel, Auth>>;
 
@@ -52,6 +55,9 @@ pub enum ShowCmd {
         /// With --title: seasons to create as SEASON:EPISODES pairs, e.g. --episodes 1:7,2:13.
         #[arg(long, value_delimiter = ',', value_name = "S:N,..", requires = "title", value_parser = parse_season_size)]
         episodes: Vec<(i32, i32)>,
+        /// Start the job and print it at once, without waiting (`momoctl job wait ID`).
+        #[arg(long)]
+        detach: bool,
     },
     /// List the shows.
     Ls,
@@ -60,7 +66,12 @@ pub enum ShowCmd {
     /// Remove a show (seasons, episodes and their sources) from the library.
     Rm { id: i64 },
     /// Add seasons and episodes that appeared on TMDB since; never drops any.
-    Refresh { id: i64 },
+    Refresh {
+        id: i64,
+        /// Start the job and print it at once, without waiting (`momoctl job wait ID`).
+        #[arg(long)]
+        detach: bool,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -209,7 +220,7 @@ pub async fn show(
     format: Format,
     cmd: ShowCmd,
 ) -> Result<(), Failure> {
-    let mut client: Client = LibraryServiceClient::with_interceptor(channel, auth);
+    let mut client: Client = LibraryServiceClient::with_interceptor(channel.clone(), auth.clone());
     match cmd {
         ShowCmd::Add {
             tmdb_id,
@@ -217,6 +228,7 @@ pub async fn show(
             specials,
             manual,
             episodes,
+            detach,
         } => {
             let by = match tmdb_id {
                 Some(id) => pb::add_show_request::By::TmdbId(id),
@@ -232,23 +244,14 @@ pub async fn show(
                         .collect(),
                 }),
             };
-            let s = client
-                .add_show(pb::AddShowRequest {
-                    by: Some(by),
-                    seasons,
-                    specials,
-                })
-                .await?
-                .into_inner();
-            let (season_count, episode_count) = (s.season_count, s.episode_count);
-            output::emit(format, &json::Show::from(s), |s| {
-                println!(
-                    "added show {}: {}{}, {season_count} seasons, {episode_count} episodes",
-                    s.id,
-                    title_year(&s.title, s.year),
-                    tmdb_tag(s.tmdb_id),
-                )
+            let op = Op::AddShow(pb::AddShowRequest {
+                by: Some(by),
+                seasons,
+                specials,
             });
+            if let Some(JobValue::Show(s)) = jobs::start(channel, auth, format, op, detach).await? {
+                print_added_show(format, s);
+            }
         }
         ShowCmd::Ls => {
             let mut shows: Vec<json::ShowSummary> = Vec::new();
@@ -315,24 +318,41 @@ pub async fn show(
                 });
             }
         }
-        ShowCmd::Refresh { id } => {
-            let r = client
-                .refresh_show(pb::RefreshShowRequest { id })
-                .await?
-                .into_inner();
-            output::emit(format, &json::Refresh::from(r), |r| {
-                println!(
-                    "refreshed show {}: {}: {} new seasons, {} new episodes, {} updated",
-                    r.show.id,
-                    title_year(&r.show.title, r.show.year),
-                    r.added_seasons,
-                    r.added_episodes,
-                    r.updated_episodes
-                )
-            });
+        ShowCmd::Refresh { id, detach } => {
+            let op = Op::RefreshShow(pb::RefreshShowRequest { id });
+            if let Some(JobValue::Refresh(r)) =
+                jobs::start(channel, auth, format, op, detach).await?
+            {
+                print_refresh(format, r);
+            }
         }
     }
     Ok(())
+}
+
+pub fn print_added_show(format: Format, s: pb::Show) {
+    let (season_count, episode_count) = (s.season_count, s.episode_count);
+    output::emit(format, &json::Show::from(s), |s| {
+        println!(
+            "added show {}: {}{}, {season_count} seasons, {episode_count} episodes",
+            s.id,
+            title_year(&s.title, s.year),
+            tmdb_tag(s.tmdb_id),
+        )
+    });
+}
+
+pub fn print_refresh(format: Format, r: pb::RefreshShowResponse) {
+    output::emit(format, &json::Refresh::from(r), |r| {
+        println!(
+            "refreshed show {}: {}: {} new seasons, {} new episodes, {} updated",
+            r.show.id,
+            title_year(&r.show.title, r.show.year),
+            r.added_seasons,
+            r.added_episodes,
+            r.updated_episodes
+        )
+    });
 }
 
 fn print_show_detail(s: &json::Show) {

@@ -1,9 +1,10 @@
 //! momoctl: drive momod over gRPC, for people (tables) and scripts (`-o json`, exit codes).
 //!
 //! Exit codes: 0 success; 1 the daemon answered with an error (or a local failure);
-//! 2 usage error; 3 daemon unreachable.
+//! 2 usage error; 3 daemon unreachable; 130 interrupted (Ctrl-C) while following a job.
 mod assign;
 mod client;
+mod jobs;
 mod json;
 mod library;
 mod output;
@@ -60,6 +61,15 @@ enum Command {
         kind: assign::ItemKind,
         id: i64,
     },
+    /// Background jobs (show add/refresh, torrent assignments, packs): queued, running and
+    /// the last hour's; --all for every one kept.
+    Jobs {
+        #[arg(long)]
+        all: bool,
+    },
+    /// One job: get, logs [-f], cancel, wait.
+    #[command(subcommand)]
+    Job(jobs::JobCmd),
     /// Torrents: list their files, state, pause, resume, remove.
     #[command(subcommand)]
     Torrent(torrent::TorrentCmd),
@@ -125,6 +135,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             assign::unassign(channel, auth, cli.output, kind, id).await
         }
         Command::Torrent(cmd) => torrent::run(channel, auth, cli.output, cmd).await,
+        Command::Jobs { all } => jobs::list(channel, auth, cli.output, all).await,
+        Command::Job(cmd) => jobs::job(channel, auth, cli.output, cmd).await,
         Command::Completions { .. } => unreachable!("handled before connecting"),
     }
 }

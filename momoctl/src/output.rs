@@ -107,3 +107,35 @@ pub fn waiting(format: Format, what: &str) {
         eprintln!("{what}…");
     }
 }
+
+/// Unix seconds as "2026-12-01 14:03:07 UTC".
+pub fn when(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn when_reads_as_a_utc_date() {
+        assert_eq!(super::when(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(super::when(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(super::when(1_795_000_000), "2026-11-18 11:06:40 UTC");
+    }
+}

@@ -27,6 +27,7 @@ pub async fn status(channel: Channel, auth: Auth, format: Format) -> Result<(), 
             ),
             ("assigned", s.assigned.to_string()),
             ("torrents", s.torrents.to_string()),
+            ("jobs", format!("{} queued or running", s.active_jobs)),
         ])
     });
     Ok(())

@@ -61,8 +61,7 @@ fn main() -> ExitCode {
         use tracing_subscriber::layer::SubscriberExt;
         use tracing_subscriber::util::SubscriberInitExt;
         use tracing_subscriber::{EnvFilter, Layer, filter::LevelFilter};
-        let filter =
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
         tracing_subscriber::registry()
             .with(
                 tracing_subscriber::fmt::layer()

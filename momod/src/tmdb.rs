@@ -35,6 +35,14 @@ enum Auth {
     Bearer(String),
 }
 
+/// Whether an answer may come from the cache. A refresh asks for fresh data: it exists to
+/// see what TMDB gained since, which a cached answer would hide for `cache_ttl_s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cache {
+    Use,
+    Bypass,
+}
+
 pub struct Tmdb {
     http: reqwest::Client,
     base: Url,
@@ -227,7 +235,7 @@ impl Tmdb {
 
     pub async fn movie(&self, id: i64) -> Result<MovieInfo> {
         let m: MovieJson = self
-            .get(&format!("movie/{id}"), &[], &format!("movie {id}"))
+            .get(&format!("movie/{id}"), &[], &format!("movie {id}"), Cache::Use)
             .await?;
         Ok(MovieInfo {
             title: m.title,
@@ -235,9 +243,9 @@ impl Tmdb {
         })
     }
 
-    pub async fn show(&self, id: i64) -> Result<ShowInfo> {
+    pub async fn show(&self, id: i64, cache: Cache) -> Result<ShowInfo> {
         let s: ShowJson = self
-            .get(&format!("tv/{id}"), &[], &format!("show {id}"))
+            .get(&format!("tv/{id}"), &[], &format!("show {id}"), cache)
             .await?;
         let mut seasons: Vec<i32> = s.seasons.iter().map(|s| s.season_number).collect();
         seasons.sort_unstable();
@@ -250,12 +258,13 @@ impl Tmdb {
         })
     }
 
-    pub async fn season(&self, show_id: i64, season: i32) -> Result<SeasonInfo> {
+    pub async fn season(&self, show_id: i64, season: i32, cache: Cache) -> Result<SeasonInfo> {
         let s: SeasonJson = self
             .get(
                 &format!("tv/{show_id}/season/{season}"),
                 &[],
                 &format!("season {season} of show {show_id}"),
+                cache,
             )
             .await?;
         Ok(SeasonInfo {
@@ -298,6 +307,7 @@ impl Tmdb {
                 &format!("search/{kind}"),
                 &params,
                 &format!("search \"{query}\""),
+                Cache::Use,
             )
             .await?;
         Ok(r.results
@@ -322,6 +332,7 @@ impl Tmdb {
         path: &str,
         params: &[(&str, String)],
         what: &str,
+        cache: Cache,
     ) -> Result<T> {
         let Some(auth) = &self.auth else {
             return Err(Error::FailedPrecondition(
@@ -339,7 +350,9 @@ impl Tmdb {
             .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
         // The cache key is built before the key is added, so it never holds the secret.
         let cache_key = url.to_string();
-        if let Some(v) = self.cached(&cache_key) {
+        if cache == Cache::Use
+            && let Some(v) = self.cached(&cache_key)
+        {
             return decode(v, what);
         }
 

@@ -221,6 +221,16 @@ impl Daemon {
         );
     }
 
+    /// Kills the daemon (SIGKILL, as a crash would) and starts it again on the same data dir.
+    pub fn crash_and_restart(&mut self) {
+        self.signal_and_wait(libc::SIGKILL, Duration::from_secs(10))
+            .expect("momod dies on SIGKILL");
+        let (child, log_path) = spawn_momod(&self.data_dir, &self.config);
+        self.child = Some(child);
+        self.log_path = log_path;
+        self.wait_ready();
+    }
+
     /// Stops and starts again on the same data dir with the same settings.
     pub fn restart(&mut self) {
         self.stop();

@@ -29,6 +29,8 @@ struct State {
     failures: HashMap<String, u16>,
     /// path → number of 429 answers still to give.
     rate_limited: HashMap<String, u32>,
+    /// Requests whose path starts with this wait this long before the answer.
+    slow: Vec<(String, std::time::Duration)>,
     /// Every request line received, query included.
     log: Vec<String>,
 }
@@ -61,6 +63,10 @@ impl FakeTmdb {
                     move |uri: axum::http::Uri, headers: axum::http::HeaderMap| {
                         let state = app_state.clone();
                         async move {
+                            let delay = slow_for(&state, uri.path());
+                            if !delay.is_zero() {
+                                tokio::time::sleep(delay).await;
+                            }
                             let auth = headers
                                 .get("authorization")
                                 .and_then(|v| v.to_str().ok())
@@ -118,6 +124,16 @@ impl FakeTmdb {
             .unwrap()
             .rate_limited
             .insert(path.to_string(), times);
+    }
+
+    /// Answers every request whose path starts with `prefix` (e.g. "/3/tv/1396/season")
+    /// only after `delay`: a slow TMDB, for jobs that take a while.
+    pub fn slow(&self, prefix: &str, delay: std::time::Duration) {
+        self.state
+            .lock()
+            .unwrap()
+            .slow
+            .push((prefix.to_string(), delay));
     }
 
     /// Changes a show's data (e.g. to add an episode before `show refresh`).
@@ -268,6 +284,16 @@ fn error(status: u16, code: i64, message: &str) -> (u16, Value, Vec<(String, Str
 }
 
 /// Builds the answer to one request: (status, JSON body, extra headers).
+fn slow_for(state: &Arc<Mutex<State>>, path: &str) -> std::time::Duration {
+    let st = state.lock().unwrap();
+    st.slow
+        .iter()
+        .filter(|(prefix, _)| path.starts_with(prefix.as_str()))
+        .map(|(_, d)| *d)
+        .max()
+        .unwrap_or_default()
+}
+
 fn answer(
     state: &Arc<Mutex<State>>,
     url: &str,

@@ -197,6 +197,29 @@ fn torrent() -> pb::Torrent {
     }
 }
 
+fn job() -> pb::Job {
+    pb::Job {
+        id: 12,
+        kind: "show_add".into(),
+        summary: "add show tmdb 1396".into(),
+        state: pb::JobState::Failed as i32,
+        target: Some(pb::ItemTarget {
+            kind: "show".into(),
+            id: 1,
+        }),
+        progress_done: 1,
+        progress_total: Some(2),
+        progress_unit: "seasons".into(),
+        step: "fetching season 2 (2 of 2)".into(),
+        created_at: 1_795_000_000,
+        started_at: Some(1_795_000_001),
+        finished_at: Some(1_795_000_002),
+        error_code: Some("Unavailable".into()),
+        error: Some("TMDB is unreachable".into()),
+        result: None,
+    }
+}
+
 /// One fully populated sample of every top-level shape, by its README name.
 fn samples() -> Vec<(&'static str, Value)> {
     let v = |x: &dyn erased::Ser| x.value();
@@ -216,6 +239,7 @@ fn samples() -> Vec<(&'static str, Value)> {
                     episodes: 1,
                     assigned: 1,
                     torrents: 1,
+                    active_jobs: 1,
                 }),
             })),
         ),
@@ -278,6 +302,17 @@ fn samples() -> Vec<(&'static str, Value)> {
             })),
         ),
         ("Torrent", v(&Torrent::from(torrent()))),
+        ("Job", v(&Job::from(job()))),
+        (
+            "JobLogLine",
+            v(&JobLogLine::from(pb::JobLogLine {
+                id: 3,
+                job_id: 12,
+                time_ms: 1_795_000_000_250,
+                level: "info".into(),
+                message: "fetching season 1 (1 of 2)".into(),
+            })),
+        ),
         (
             "TorrentRemoved",
             v(&TorrentRemoved {
@@ -331,6 +366,13 @@ fn collect_nested(
             collect_nested(shapes, inner, out);
         }
     }
+}
+
+#[test]
+fn job_states_read_as_words() {
+    assert_eq!(job_state(pb::JobState::Running as i32), "running");
+    assert_eq!(job_state(pb::JobState::Cancelled as i32), "cancelled");
+    assert_eq!(job_state(42), "unknown");
 }
 
 #[test]

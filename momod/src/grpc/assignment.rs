@@ -32,7 +32,13 @@ impl AssignmentService for AssignmentApi {
         &self,
         req: Request<pb::AssignTorrentRequest>,
     ) -> Reply<pb::Assignment> {
-        match run_op(&self.jobs, &self.library, Op::AssignTorrent(req.into_inner())).await? {
+        match run_op(
+            &self.jobs,
+            &self.library,
+            Op::AssignTorrent(req.into_inner()),
+        )
+        .await?
+        {
             JobValue::Assignment(a) => Ok(Response::new(a)),
             _ => Err(Status::internal("assign returned something else")),
         }

@@ -52,18 +52,28 @@ async fn execute(
     let op = pb::StartJobRequest::decode(payload)
         .ok()
         .and_then(|r| r.op)
-        .ok_or_else(|| Error::Internal(format!("job of kind {} has an unreadable request", kind.as_str())))?;
+        .ok_or_else(|| {
+            Error::Internal(format!(
+                "job of kind {} has an unreadable request",
+                kind.as_str()
+            ))
+        })?;
     // The request was checked by `describe` when the job was created.
     let bad = |s: Status| Error::InvalidArgument(s.message().to_string());
     let (value, target) = match op {
         Op::AddShow(r) => {
-            let show = library.add_show(convert::new_show(r).map_err(bad)?, ctx).await?;
+            let show = library
+                .add_show(convert::new_show(r).map_err(bad)?, ctx)
+                .await?;
             let target = Target::Show(show.summary.id);
             (JobValue::Show(convert::show_detail(show)), target)
         }
         Op::RefreshShow(r) => {
             let report = library.refresh_show(r.id, ctx).await?;
-            (JobValue::Refresh(convert::refresh(report)), Target::Show(r.id))
+            (
+                JobValue::Refresh(convert::refresh(report)),
+                Target::Show(r.id),
+            )
         }
         Op::AssignTorrent(r) => {
             let item = convert::item(r.item).map_err(bad)?;
@@ -77,9 +87,19 @@ async fn execute(
         Op::AssignPack(r) => {
             let labels = convert::labels(r.resolution, r.source);
             let report = library
-                .assign_pack(r.show_id, r.season_number, &r.magnet, r.dry_run, labels, ctx)
+                .assign_pack(
+                    r.show_id,
+                    r.season_number,
+                    &r.magnet,
+                    r.dry_run,
+                    labels,
+                    ctx,
+                )
                 .await?;
-            (JobValue::Pack(convert::pack_report(report)), Target::Show(r.show_id))
+            (
+                JobValue::Pack(convert::pack_report(report)),
+                Target::Show(r.show_id),
+            )
         }
     };
     Ok(Outcome {
@@ -97,7 +117,9 @@ async fn describe(library: &Library, op: Op) -> Result<NewJob, Status> {
             library.check_add_show(&new).await?;
             let what = match &r.by {
                 Some(pb::add_show_request::By::TmdbId(id)) => format!("tmdb {id}"),
-                Some(pb::add_show_request::By::Manual(m)) => format!("\"{}\"", crate::error::echo(&m.title)),
+                Some(pb::add_show_request::By::Manual(m)) => {
+                    format!("\"{}\"", crate::error::echo(&m.title))
+                }
                 None => String::new(),
             };
             (JobKind::ShowAdd, format!("add show {what}"), None, None)
@@ -236,7 +258,11 @@ impl JobService for JobApi {
 
     async fn list(&self, req: Request<pb::ListJobsRequest>) -> Reply<pb::ListJobsResponse> {
         let req = req.into_inner();
-        let size = if req.page_size == 0 { 100 } else { req.page_size };
+        let size = if req.page_size == 0 {
+            100
+        } else {
+            req.page_size
+        };
         let page = Page::parse(size, &req.page_token)?;
         let filter = if req.all {
             JobFilter::All
@@ -261,11 +287,17 @@ impl JobService for JobApi {
     }
 
     async fn get(&self, req: Request<pb::JobRequest>) -> Reply<pb::Job> {
-        Ok(Response::new(job(self.jobs.get(req.into_inner().id).await?)))
+        Ok(Response::new(job(self
+            .jobs
+            .get(req.into_inner().id)
+            .await?)))
     }
 
     async fn cancel(&self, req: Request<pb::JobRequest>) -> Reply<pb::Job> {
-        Ok(Response::new(job(self.jobs.cancel(req.into_inner().id).await?)))
+        Ok(Response::new(job(self
+            .jobs
+            .cancel(req.into_inner().id)
+            .await?)))
     }
 
     type WatchStream = ReplyStream<pb::Job>;

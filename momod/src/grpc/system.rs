@@ -46,7 +46,10 @@ impl SystemService for SystemApi {
 
     type WatchStream = ReplyStream<pb::WatchEvent>;
 
-    async fn watch(&self, _: Request<pb::WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
+    async fn watch(
+        &self,
+        _: Request<pb::WatchRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
         let mut generation = self.library.changes();
         let mut jobs = self.jobs.updates();
         let mut shutdown = self.shutdown.clone();
@@ -55,7 +58,11 @@ impl SystemService for SystemApi {
             use pb::watch_event::Event;
             let mut next = Some(Event::LibraryGeneration(*generation.borrow_and_update()));
             while let Some(event) = next.take() {
-                if tx.send(Ok(pb::WatchEvent { event: Some(event) })).await.is_err() {
+                if tx
+                    .send(Ok(pb::WatchEvent { event: Some(event) }))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 next = tokio::select! {

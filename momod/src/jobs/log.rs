@@ -177,7 +177,11 @@ impl Visit for MessageVisitor {
 }
 
 /// Stores lines in batches and forwards them, with their ids, to followers.
-pub async fn writer(store: Store, mut rx: mpsc::Receiver<LogMsg>, out: broadcast::Sender<LogEvent>) {
+pub async fn writer(
+    store: Store,
+    mut rx: mpsc::Receiver<LogMsg>,
+    out: broadcast::Sender<LogEvent>,
+) {
     let mut counts: HashMap<i64, usize> = HashMap::new();
     let mut buf = Vec::with_capacity(256);
     loop {

@@ -188,7 +188,11 @@ impl Jobs {
             if requeue {
                 if job.state == JobState::Running {
                     self.inner.store.requeue_job(job.id).await?;
-                    info!(job = job.id, kind = job.kind.as_str(), "job interrupted by the last stop: queued again");
+                    info!(
+                        job = job.id,
+                        kind = job.kind.as_str(),
+                        "job interrupted by the last stop: queued again"
+                    );
                 }
                 let job = self.inner.store.job(job.id).await?.unwrap_or(job);
                 self.launch(job);
@@ -207,7 +211,11 @@ impl Jobs {
                         job.progress.clone(),
                     )
                     .await?;
-                info!(job = job.id, kind = job.kind.as_str(), "job interrupted by the last stop: marked failed");
+                info!(
+                    job = job.id,
+                    kind = job.kind.as_str(),
+                    "job interrupted by the last stop: marked failed"
+                );
             }
         }
         Ok(())

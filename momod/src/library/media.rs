@@ -7,7 +7,7 @@ use super::model::{Counts, MediaKind, Movie, SeasonFilter, ShowDetail, ShowSumma
 use crate::error::{Error, Result};
 use crate::jobs::JobCtx;
 use crate::store::NewShowRecord;
-use crate::tmdb::{EpisodeInfo, SearchHit, SeasonInfo, ShowInfo};
+use crate::tmdb::{Cache, EpisodeInfo, SearchHit, SeasonInfo, ShowInfo};
 
 pub enum NewMovie {
     Tmdb(i64),
@@ -116,13 +116,13 @@ impl Library {
                 };
                 self.refuse_existing(MediaKind::Show, tmdb_id).await?;
                 ctx.step(format!("fetching show {tmdb_id} from TMDB"));
-                let info = self.tmdb.show(tmdb_id).await?;
+                let info = self.tmdb.show(tmdb_id, Cache::Use).await?;
                 let origin = Origin::Tmdb(&format!("show {tmdb_id}"));
                 let title = limits::title(&info.title, origin)?;
                 let year = limits::year(info.year, origin)?;
                 limits::season_list(&info.seasons, origin)?;
                 let wanted = wanted_seasons(&info, &filter)?;
-                let fetched = self.fetch_seasons(tmdb_id, &wanted, ctx).await?;
+                let fetched = self.fetch_seasons(tmdb_id, &wanted, Cache::Use, ctx).await?;
                 let fetched = limits::seasons(fetched, origin)?;
                 let record = NewShowRecord {
                     tmdb_id: Some(tmdb_id),
@@ -199,6 +199,7 @@ impl Library {
         &self,
         tmdb_id: i64,
         wanted: &[i32],
+        cache: Cache,
         ctx: &JobCtx,
     ) -> Result<Vec<SeasonInfo>> {
         let total = wanted.len() as u64;
@@ -206,7 +207,7 @@ impl Library {
         ctx.progress(0, Some(total), "seasons");
         for (i, &n) in wanted.iter().enumerate() {
             ctx.step(format!("fetching season {n} ({} of {total})", i + 1));
-            out.push(self.tmdb.season(tmdb_id, n).await?);
+            out.push(self.tmdb.season(tmdb_id, n, cache).await?);
             ctx.progress(i as u64 + 1, Some(total), "seasons");
         }
         Ok(out)
@@ -240,7 +241,7 @@ impl Library {
             return Err(no_tmdb_origin(id));
         };
         ctx.step(format!("fetching show {tmdb_id} from TMDB"));
-        let info = self.tmdb.show(tmdb_id).await?;
+        let info = self.tmdb.show(tmdb_id, Cache::Bypass).await?;
         let origin = Origin::Tmdb(&format!("show {tmdb_id}"));
         let title = limits::title(&info.title, origin)?;
         let year = limits::year(info.year, origin)?;
@@ -252,7 +253,10 @@ impl Library {
             .copied()
             .filter(|n| filter.wants(*n))
             .collect();
-        let fetched = limits::seasons(self.fetch_seasons(tmdb_id, &wanted, ctx).await?, origin)?;
+        let fetched = self
+            .fetch_seasons(tmdb_id, &wanted, Cache::Bypass, ctx)
+            .await?;
+        let fetched = limits::seasons(fetched, origin)?;
         // The limits hold for the show as it will be: refresh keeps every episode it has, so
         // what TMDB renumbered adds up with what is stored.
         let current = self.get_show(id).await?;
@@ -406,7 +410,6 @@ fn no_tmdb_origin(id: i64) -> Error {
         "show {id} was added by title, without TMDB: there is nothing to refresh it from"
     ))
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -107,7 +107,8 @@ impl Store {
                     .first(conn)
                     .optional()?;
                 if let Some(id) = active {
-                    let job = load(conn, id)?.ok_or_else(|| Error::Internal("job vanished".into()))?;
+                    let job =
+                        load(conn, id)?.ok_or_else(|| Error::Internal("job vanished".into()))?;
                     return Ok((job, false));
                 }
             }
@@ -132,13 +133,8 @@ impl Store {
 
     /// The job with its request, for the runner.
     pub async fn job_payload(&self, id: i64) -> Result<Vec<u8>> {
-        self.run(move |conn| {
-            Ok(jobs::table
-                .find(id)
-                .select(jobs::payload)
-                .first(conn)?)
-        })
-        .await
+        self.run(move |conn| Ok(jobs::table.find(id).select(jobs::payload).first(conn)?))
+            .await
     }
 
     pub async fn job(&self, id: i64) -> Result<Option<Job>> {
@@ -262,10 +258,7 @@ impl Store {
                 .execute(conn)?;
             if let Some(t) = end.target {
                 diesel::update(jobs::table.find(id))
-                    .set((
-                        jobs::target_kind.eq(t.kind()),
-                        jobs::target_id.eq(t.id()),
-                    ))
+                    .set((jobs::target_kind.eq(t.kind()), jobs::target_id.eq(t.id())))
                     .execute(conn)?;
             }
             Ok(at)
