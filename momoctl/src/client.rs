@@ -17,6 +17,8 @@ pub enum Failure {
     Unreachable { addr: String, cause: String },
     /// Ctrl-C while following a job (exit 130, as for a shell's interrupted command).
     Interrupted(String),
+    /// Something failed on this side (the terminal), exit 1.
+    Local(String),
 }
 
 impl Failure {
@@ -26,6 +28,7 @@ impl Failure {
             Failure::Usage(_) => 2,
             Failure::Unreachable { .. } => 3,
             Failure::Interrupted(_) => 130,
+            Failure::Local(_) => 1,
         }
     }
 }
@@ -40,7 +43,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Daemon(s) => write!(f, "{} (code: {})", s.message(), code_name(s.code())),
-            Failure::Usage(m) | Failure::Interrupted(m) => f.write_str(m),
+            Failure::Usage(m) | Failure::Interrupted(m) | Failure::Local(m) => f.write_str(m),
             Failure::Unreachable { addr, cause } => write!(
                 f,
                 "cannot reach momod at {addr}: {cause}\n\

@@ -10,6 +10,7 @@ mod library;
 mod output;
 mod system;
 mod torrent;
+mod tui;
 
 use std::process::ExitCode;
 
@@ -73,6 +74,8 @@ enum Command {
     /// Torrents: list their files, state, pause, resume, remove.
     #[command(subcommand)]
     Torrent(torrent::TorrentCmd),
+    /// The library, torrents and jobs in a live terminal UI.
+    Tui,
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -135,6 +138,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             assign::unassign(channel, auth, cli.output, kind, id).await
         }
         Command::Torrent(cmd) => torrent::run(channel, auth, cli.output, cmd).await,
+        Command::Tui => tui::run(channel, auth).await,
         Command::Jobs { all } => jobs::list(channel, auth, cli.output, all).await,
         Command::Job(cmd) => jobs::job(channel, auth, cli.output, cmd).await,
         Command::Completions { .. } => unreachable!("handled before connecting"),

@@ -235,7 +235,12 @@ impl Tmdb {
 
     pub async fn movie(&self, id: i64) -> Result<MovieInfo> {
         let m: MovieJson = self
-            .get(&format!("movie/{id}"), &[], &format!("movie {id}"), Cache::Use)
+            .get(
+                &format!("movie/{id}"),
+                &[],
+                &format!("movie {id}"),
+                Cache::Use,
+            )
             .await?;
         Ok(MovieInfo {
             title: m.title,

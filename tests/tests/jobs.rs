@@ -103,7 +103,11 @@ fn show_add_runs_as_a_job_with_progress_logs_and_a_result() {
     assert_eq!(j["summary"], "add show tmdb 7001");
     assert_eq!(j["target"], serde_json::json!({"kind": "show", "id": 1}));
     assert_eq!(
-        (&j["progress_done"], &j["progress_total"], &j["progress_unit"]),
+        (
+            &j["progress_done"],
+            &j["progress_total"],
+            &j["progress_unit"]
+        ),
         (&Value::from(4), &Value::from(4), &Value::from("seasons"))
     );
     assert!(j["error"].is_null() && j["error_code"].is_null(), "{j}");
@@ -136,7 +140,11 @@ fn show_add_runs_as_a_job_with_progress_logs_and_a_result() {
             .windows(2)
             .all(|w| w[0]["id"].as_i64() < w[1]["id"].as_i64())
     );
-    assert!(json_lines.iter().all(|l| l["job_id"] == 1 && l["level"] == "info"));
+    assert!(
+        json_lines
+            .iter()
+            .all(|l| l["job_id"] == 1 && l["level"] == "info")
+    );
 
     // `job wait` on a finished job prints what `show add` printed.
     assert_eq!(
@@ -189,8 +197,16 @@ momoctl -o json job get "$id" | grep '"state"'
     assert!(follow.contains("fetching season 3 (3 of 3)"), "{text}");
     assert!(follow.trim_end().ends_with("done"), "{text}");
     assert!(end.contains(r#""state": "done""#), "{text}");
-    assert!(started.elapsed() >= Duration::from_millis(1200), "three slow seasons");
-    assert_eq!(d.ctl_json(&["show", "get", "1"])["seasons"].as_array().map(Vec::len), Some(3));
+    assert!(
+        started.elapsed() >= Duration::from_millis(1200),
+        "three slow seasons"
+    );
+    assert_eq!(
+        d.ctl_json(&["show", "get", "1"])["seasons"]
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
 }
 
 #[test]
@@ -215,7 +231,11 @@ fn cancel_mid_way_stores_nothing_and_stops_the_work() {
     // The work stopped: no season is fetched after the cancel.
     let fetched = season_requests(&tmdb, 7003);
     std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(season_requests(&tmdb, 7003), fetched, "requests after cancel");
+    assert_eq!(
+        season_requests(&tmdb, 7003),
+        fetched,
+        "requests after cancel"
+    );
     assert!(fetched < 6, "cancelled before the end ({fetched} seasons)");
     assert!(d.ctl_ok(&["job", "logs", "1"]).contains("cancelled"));
     // Over: a second cancel is refused; waiting on it reports the cancel.
@@ -231,7 +251,9 @@ fn cancel_mid_way_stores_nothing_and_stops_the_work() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("momoctl");
-    eventually(Duration::from_secs(20), "job 2 running", || state(&d, 2) == "running");
+    eventually(Duration::from_secs(20), "job 2 running", || {
+        state(&d, 2) == "running"
+    });
     d.ctl_ok(&["job", "cancel", "2"]);
     let out = waiting.wait_with_output().expect("momoctl exits");
     let err = fails_with(&out, "Cancelled");
@@ -272,13 +294,19 @@ fn after_a_crash_an_add_is_failed_and_a_refresh_runs_again() {
     assert_eq!(a["state"], "failed", "{a}");
     assert_eq!(a["error_code"], "Unavailable", "{a}");
     assert!(a["error"].as_str().unwrap().contains("interrupted"), "{a}");
-    assert_eq!(d.ctl_json(&["show", "ls"]).as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        d.ctl_json(&["show", "ls"]).as_array().map(Vec::len),
+        Some(1)
+    );
     // The refresh: queued again, run to its end, and it did its work.
     let r = d.ctl_json(&["job", "wait", &refresh.to_string()]);
     assert_eq!(r["added_episodes"], 1, "{r}");
     assert_eq!(state(&d, refresh), "done");
     let show = d.ctl_json(&["show", "get", "1"]);
-    assert_eq!(show["seasons"][1]["episodes"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        show["seasons"][1]["episodes"].as_array().map(Vec::len),
+        Some(3)
+    );
     let log = d.log();
     assert!(log.contains("queued again"), "{log}");
     assert!(log.contains("marked failed"), "{log}");
@@ -293,7 +321,12 @@ fn old_jobs_are_pruned_with_their_lines() {
     let mut d = Daemon::start_in(&tmp.path().join("data"), DaemonConfig::new().tmdb(&tmdb));
     d.ctl_ok(&["show", "add", "7007"]);
     // A refresh asks TMDB again, even right after the add (answers are cached for an hour).
-    tmdb.edit_show(7007, |s| s.seasons.get_mut(&1).unwrap().push((3, "Late".into(), None)));
+    tmdb.edit_show(7007, |s| {
+        s.seasons
+            .get_mut(&1)
+            .unwrap()
+            .push((3, "Late".into(), None))
+    });
     let r = d.ctl_json(&["show", "refresh", "1"]);
     assert_eq!(r["added_episodes"], 1, "{r}");
     d.stop();
@@ -314,7 +347,10 @@ fn old_jobs_are_pruned_with_their_lines() {
         .collect();
     assert_eq!(ids, vec![2]);
     fails_with(&d.ctl(&["job", "logs", "1"]), "NotFound");
-    assert!(d.ctl_ok(&["job", "logs", "2"]).contains("started: refresh show 1"));
+    assert!(
+        d.ctl_ok(&["job", "logs", "2"])
+            .contains("started: refresh show 1")
+    );
 }
 
 #[test]
@@ -329,7 +365,10 @@ fn refused_requests_create_no_job() {
         &d.ctl(&["assign", "movie", "1", "magnet:?xt=urn:btih:zz", "--detach"]),
         "InvalidArgument",
     );
-    fails_with(&d.ctl(&["assign", "movie", "99", &magnet, "--detach"]), "NotFound");
+    fails_with(
+        &d.ctl(&["assign", "movie", "99", &magnet, "--detach"]),
+        "NotFound",
+    );
     fails_with(&d.ctl(&["assign", "season", "3", "1", &magnet]), "NotFound");
     d.ctl_ok(&["show", "add", "--title", "Manual", "--episodes", "1:2"]);
     // A show added by title has nothing to refresh from.
@@ -359,7 +398,9 @@ fn ctrl_c_while_following_leaves_the_job_running() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("momoctl");
-    eventually(Duration::from_secs(20), "job 1 running", || state(&d, 1) == "running");
+    eventually(Duration::from_secs(20), "job 1 running", || {
+        state(&d, 1) == "running"
+    });
     // SAFETY: kill(2) on our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().expect("momoctl exits");

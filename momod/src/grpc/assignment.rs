@@ -51,6 +51,14 @@ impl AssignmentService for AssignmentApi {
         }
     }
 
+    async fn source(&self, req: Request<pb::SourceRequest>) -> Reply<pb::SourceResponse> {
+        let item = convert::item(req.into_inner().item)?;
+        let active = self.library.source(item).await?;
+        Ok(Response::new(pb::SourceResponse {
+            active: active.map(convert::assignment),
+        }))
+    }
+
     async fn unassign(&self, req: Request<pb::UnassignRequest>) -> Reply<pb::UnassignResponse> {
         let item = convert::item(req.into_inner().item)?;
         let removed = self.library.unassign(item).await?;

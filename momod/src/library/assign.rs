@@ -150,6 +150,15 @@ impl Library {
         })
     }
 
+    /// The item's active source with its share path; None when it has none.
+    pub async fn source(&self, item: Item) -> Result<Option<Assignment>> {
+        let Some(mut a) = self.store.active_source(item).await? else {
+            return Ok(None);
+        };
+        a.share_path = self.share_path_of(item).await?.unwrap_or_default();
+        Ok(Some(a))
+    }
+
     /// Checks what `assign_torrent` can check at once (the magnet, that the item exists), so
     /// a bad request is refused before a job is created for it.
     pub async fn check_assign_torrent(&self, item: Item, magnet: &str) -> Result<()> {

@@ -122,7 +122,9 @@ impl Library {
                 let year = limits::year(info.year, origin)?;
                 limits::season_list(&info.seasons, origin)?;
                 let wanted = wanted_seasons(&info, &filter)?;
-                let fetched = self.fetch_seasons(tmdb_id, &wanted, Cache::Use, ctx).await?;
+                let fetched = self
+                    .fetch_seasons(tmdb_id, &wanted, Cache::Use, ctx)
+                    .await?;
                 let fetched = limits::seasons(fetched, origin)?;
                 let record = NewShowRecord {
                     tmdb_id: Some(tmdb_id),

@@ -88,6 +88,17 @@ impl Store {
         .await
     }
 
+    /// The item's active source; NotFound when the item does not exist.
+    pub async fn active_source(&self, item: Item) -> Result<Option<Assignment>> {
+        self.run(move |conn| {
+            if !item_exists(conn, item)? {
+                return Err(item.not_found());
+            }
+            active(conn, item)
+        })
+        .await
+    }
+
     /// Deactivates the item's active source; returns it, or None when it had none.
     pub async fn detach(&self, item: Item) -> Result<Option<Assignment>> {
         // Nothing to detach is no write: the share's tree stays cached.
