@@ -243,7 +243,7 @@ fn cancel_mid_way_stores_nothing_and_stops_the_work() {
     fails_with(&d.ctl(&["job", "wait", "1"]), "Cancelled");
 
     // A momoctl waiting on a job that someone else cancels fails as cancelled.
-    let mut waiting = clean_command(&momoctl_bin())
+    let waiting = clean_command(&momoctl_bin())
         .env("MOMOCTL_ADDR", d.addr())
         .args(["show", "add", "7004"])
         .stdin(Stdio::null())

@@ -237,10 +237,8 @@ impl App {
                     out.push(Command::OpenShow(show.id));
                 }
             }
-            KeyCode::Esc | KeyCode::Backspace => {
-                if self.current_tab() == Tab::Shows {
-                    self.open_show = None;
-                }
+            KeyCode::Esc | KeyCode::Backspace if self.current_tab() == Tab::Shows => {
+                self.open_show = None;
             }
             KeyCode::Char('r') => self.ask_refresh(),
             KeyCode::Char('p') => self.ask_pause(),
