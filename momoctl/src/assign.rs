@@ -155,10 +155,10 @@ pub async fn assign(
                 resolution: args.labels.resolution,
                 source: args.labels.source,
             });
-            if let Some(JobValue::Assignment(a)) =
-                jobs::start(channel, auth, format, op, args.detach).await?
-            {
-                print_assignment(format, a);
+            match jobs::start(channel, auth, format, op, args.detach).await? {
+                Some(JobValue::Assignment(a)) => print_assignment(format, a),
+                Some(other) => return Err(jobs::unexpected(other)),
+                None => {}
             }
             return Ok(());
         }
@@ -232,10 +232,10 @@ async fn pack(
     req: pb::AssignPackRequest,
     detach: bool,
 ) -> Result<(), Failure> {
-    if let Some(JobValue::Pack(r)) =
-        jobs::start(channel, auth, format, Op::AssignPack(req), detach).await?
-    {
-        print_pack_report(format, r);
+    match jobs::start(channel, auth, format, Op::AssignPack(req), detach).await? {
+        Some(JobValue::Pack(r)) => print_pack_report(format, r),
+        Some(other) => return Err(jobs::unexpected(other)),
+        None => {}
     }
     Ok(())
 }

@@ -15,7 +15,7 @@ use pb::start_job_request::Op;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 
-use crate::client::{Auth, Failure, code_name};
+use crate::client::{Auth, Failure};
 use crate::json;
 use crate::output::{self, Format, opt, shown};
 
@@ -244,7 +244,7 @@ fn result_of(job: pb::Job) -> Result<JobValue, Failure> {
             let code = job
                 .error_code
                 .as_deref()
-                .map(code_from_name)
+                .map(momo_proto::code_from_name)
                 .unwrap_or(Code::Unknown);
             Err(Status::new(code, job.error.unwrap_or_default()).into())
         }
@@ -254,13 +254,6 @@ fn result_of(job: pb::Job) -> Result<JobValue, Failure> {
         ))
         .into()),
     }
-}
-
-fn code_from_name(name: &str) -> Code {
-    (0..=16)
-        .map(Code::from_i32)
-        .find(|c| code_name(*c) == name)
-        .unwrap_or(Code::Unknown)
 }
 
 /// Ctrl-C while following: ask (at a terminal) whether to cancel the job or leave it.
@@ -297,6 +290,19 @@ async fn interrupted(client: &mut Client, id: i64, format: Format) -> Failure {
             "job {id} keeps running in momod: `momoctl job wait {id}` for its result, `momoctl job logs {id} -f` to follow it"
         ))
     }
+}
+
+/// A result of another kind than the command expects (a daemon of another version).
+pub fn unexpected(value: JobValue) -> Failure {
+    let kind = match value {
+        JobValue::Show(_) => "a show",
+        JobValue::Refresh(_) => "a refresh report",
+        JobValue::Assignment(_) => "an assignment",
+        JobValue::Pack(_) => "a pack report",
+    };
+    Failure::Daemon(Status::internal(format!(
+        "the job returned {kind}, not what this command expects"
+    )))
 }
 
 /// Prints a finished job's result as the command that started it does.

@@ -249,8 +249,10 @@ pub async fn show(
                 seasons,
                 specials,
             });
-            if let Some(JobValue::Show(s)) = jobs::start(channel, auth, format, op, detach).await? {
-                print_added_show(format, s);
+            match jobs::start(channel, auth, format, op, detach).await? {
+                Some(JobValue::Show(s)) => print_added_show(format, s),
+                Some(other) => return Err(jobs::unexpected(other)),
+                None => {}
             }
         }
         ShowCmd::Ls => {
@@ -320,10 +322,10 @@ pub async fn show(
         }
         ShowCmd::Refresh { id, detach } => {
             let op = Op::RefreshShow(pb::RefreshShowRequest { id });
-            if let Some(JobValue::Refresh(r)) =
-                jobs::start(channel, auth, format, op, detach).await?
-            {
-                print_refresh(format, r);
+            match jobs::start(channel, auth, format, op, detach).await? {
+                Some(JobValue::Refresh(r)) => print_refresh(format, r),
+                Some(other) => return Err(jobs::unexpected(other)),
+                None => {}
             }
         }
     }

@@ -44,30 +44,20 @@ impl Error {
 
     /// The gRPC code's name as the spec writes it (`NotFound`), stored with failed jobs.
     pub fn code_name(&self) -> &'static str {
-        match self {
-            Error::InvalidArgument(_) => "InvalidArgument",
-            Error::NotFound(_) => "NotFound",
-            Error::AlreadyExists(_) => "AlreadyExists",
-            Error::FailedPrecondition(_) => "FailedPrecondition",
-            Error::Unavailable(_) => "Unavailable",
-            Error::DeadlineExceeded(_) => "DeadlineExceeded",
-            Error::ResourceExhausted(_) => "ResourceExhausted",
-            Error::Internal(_) => "Internal",
-            Error::Cancelled(_) => "Cancelled",
-        }
+        momo_proto::code_name(self.code())
     }
 
     /// The inverse of `code_name` (a stored job error back into the call's error).
     pub fn from_code_name(code: &str, message: String) -> Error {
-        match code {
-            "InvalidArgument" => Error::InvalidArgument(message),
-            "NotFound" => Error::NotFound(message),
-            "AlreadyExists" => Error::AlreadyExists(message),
-            "FailedPrecondition" => Error::FailedPrecondition(message),
-            "Unavailable" => Error::Unavailable(message),
-            "DeadlineExceeded" => Error::DeadlineExceeded(message),
-            "ResourceExhausted" => Error::ResourceExhausted(message),
-            "Cancelled" => Error::Cancelled(message),
+        match momo_proto::code_from_name(code) {
+            Code::InvalidArgument => Error::InvalidArgument(message),
+            Code::NotFound => Error::NotFound(message),
+            Code::AlreadyExists => Error::AlreadyExists(message),
+            Code::FailedPrecondition => Error::FailedPrecondition(message),
+            Code::Unavailable => Error::Unavailable(message),
+            Code::DeadlineExceeded => Error::DeadlineExceeded(message),
+            Code::ResourceExhausted => Error::ResourceExhausted(message),
+            Code::Cancelled => Error::Cancelled(message),
             _ => Error::Internal(message),
         }
     }

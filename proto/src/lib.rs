@@ -31,3 +31,36 @@ pub fn default_data_dir() -> PathBuf {
             .join("momoshtrem"),
     }
 }
+
+/// gRPC code names as the spec writes them (`NotFound`, `AlreadyExists`, …): what momoctl
+/// prints and what a failed job records, stable for scripts.
+pub fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code;
+    match code {
+        Code::Ok => "Ok",
+        Code::Cancelled => "Cancelled",
+        Code::Unknown => "Unknown",
+        Code::InvalidArgument => "InvalidArgument",
+        Code::DeadlineExceeded => "DeadlineExceeded",
+        Code::NotFound => "NotFound",
+        Code::AlreadyExists => "AlreadyExists",
+        Code::PermissionDenied => "PermissionDenied",
+        Code::ResourceExhausted => "ResourceExhausted",
+        Code::FailedPrecondition => "FailedPrecondition",
+        Code::Aborted => "Aborted",
+        Code::OutOfRange => "OutOfRange",
+        Code::Unimplemented => "Unimplemented",
+        Code::Internal => "Internal",
+        Code::Unavailable => "Unavailable",
+        Code::DataLoss => "DataLoss",
+        Code::Unauthenticated => "Unauthenticated",
+    }
+}
+
+/// The inverse of `code_name`; `Unknown` for a name it does not know.
+pub fn code_from_name(name: &str) -> tonic::Code {
+    (0..=16)
+        .map(tonic::Code::from_i32)
+        .find(|c| code_name(*c) == name)
+        .unwrap_or(tonic::Code::Unknown)
+}

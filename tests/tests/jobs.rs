@@ -412,3 +412,45 @@ fn ctrl_c_while_following_leaves_the_job_running() {
     let show = d.ctl_json(&["job", "wait", "1"]);
     assert_eq!(show["title"], "Long Show 7008");
 }
+
+#[test]
+fn a_graceful_stop_leaves_jobs_to_the_next_start_by_kind() {
+    let tmdb = FakeTmdb::start();
+    tmdb.add_show(long_show(7009, 1));
+    tmdb.add_show(long_show(7010, 3));
+    let config = DaemonConfig::new()
+        .tmdb(&tmdb)
+        .env("MOMO_JOBS_CONCURRENCY", "1")
+        .env("MOMO_SHUTDOWN_GRACE_S", "1");
+    let tmp = tempfile::TempDir::new().unwrap();
+    let mut d = Daemon::start_in(&tmp.path().join("data"), config);
+    d.ctl_ok(&["show", "add", "7009"]);
+    tmdb.slow("/3/tv/7010/season", Duration::from_secs(3));
+    let add = d.ctl_json(&["show", "add", "7010", "--detach"])["id"]
+        .as_i64()
+        .unwrap();
+    eventually(Duration::from_secs(20), "the add running", || {
+        state(&d, add) == "running"
+    });
+    // One slot: the refresh waits behind the add.
+    let refresh = d.ctl_json(&["show", "refresh", "1", "--detach"])["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(state(&d, refresh), "queued");
+    let stopping = Instant::now();
+    d.restart();
+    assert!(
+        stopping.elapsed() < Duration::from_secs(15),
+        "stopped within the grace"
+    );
+    let a = job(&d, add);
+    assert_eq!(a["state"], "failed", "{a}");
+    assert!(a["error"].as_str().unwrap().contains("interrupted"), "{a}");
+    assert_eq!(
+        d.ctl_json(&["show", "ls"]).as_array().map(Vec::len),
+        Some(1)
+    );
+    let r = d.ctl_json(&["job", "wait", &refresh.to_string()]);
+    assert_eq!(r["show"]["id"], 1, "{r}");
+    assert_eq!(state(&d, refresh), "done");
+}

@@ -75,6 +75,8 @@ pub enum Command {
     CancelJob(i64),
     /// Put text on the clipboard (OSC 52).
     Copy(String),
+    /// Fetch the jobs and torrents again (after a reconnect).
+    Reload,
     Quit,
 }
 
@@ -123,6 +125,7 @@ pub struct App {
     pub open_show: Option<(pb::Show, Vec<ShowRow>, usize)>,
     pub detail: Option<(Selected, Detail)>,
     pub logs: Vec<pb::JobLogLine>,
+    /// The job whose log is followed; lines of any other are dropped.
     pub logs_job: Option<i64>,
     pub confirm: Option<Confirm>,
     /// The last message for the user.
@@ -193,9 +196,15 @@ impl App {
     }
 
     /// The command that fetches what the detail pane needs for the selection.
-    fn follow_selection(&self) -> Vec<Command> {
+    fn follow_selection(&mut self) -> Vec<Command> {
         match self.selection() {
-            Some(Selected::Job(id)) => vec![Command::FollowLogs(id)],
+            Some(Selected::Job(id)) => {
+                if self.logs_job != Some(id) {
+                    self.logs.clear();
+                    self.logs_job = Some(id);
+                }
+                vec![Command::FollowLogs(id)]
+            }
             Some(s @ (Selected::Movie(_) | Selected::Episode(_))) => vec![Command::Detail(s)],
             _ => vec![],
         }
@@ -349,6 +358,9 @@ impl App {
     /// Applies what momod sent; returns follow-up commands.
     pub fn apply(&mut self, update: Update) -> Vec<Command> {
         let before = self.selection();
+        // Each list's cursor stays on the same item when the list is replaced.
+        let kept: Vec<Option<Selected>> = Tab::ALL.iter().map(|t| self.list_item(*t)).collect();
+        let mut out = Vec::new();
         match update {
             Update::Movies(m) => {
                 self.movies = m;
@@ -356,15 +368,20 @@ impl App {
             }
             Update::Shows(s) => self.shows = s,
             Update::Torrents(t) => self.torrents = t,
-            Update::Jobs(j) => self.jobs = j,
+            // A snapshot: merged by id, so a newer live change is not undone.
+            Update::Jobs(snapshot) => {
+                for job in snapshot {
+                    if !self.jobs.iter().any(|j| j.id == job.id) {
+                        self.jobs.push(job);
+                    }
+                }
+                self.jobs.sort_by_key(|j| std::cmp::Reverse(j.id));
+            }
             Update::Job(job) => match self.jobs.iter_mut().find(|j| j.id == job.id) {
                 Some(j) => *j = job,
                 None => {
                     self.jobs.insert(0, job);
-                    // The cursor stays on the job it was on.
-                    if self.current_tab() == Tab::Jobs && !self.jobs.is_empty() {
-                        self.selected[Tab::Jobs.index()] += 1;
-                    }
+                    self.jobs.sort_by_key(|j| std::cmp::Reverse(j.id));
                 }
             },
             Update::Show(show) => {
@@ -377,13 +394,16 @@ impl App {
                 let rows = show_rows(&show);
                 let sel = keep.min(rows.len().saturating_sub(1));
                 self.open_show = Some((show, rows, sel));
-                self.tab = Tab::Shows.index();
             }
-            Update::Detail(selected, detail) => self.detail = Some((selected, detail)),
+            // A late answer for an earlier selection is of no use.
+            Update::Detail(selected, detail) => {
+                if Some(&selected) == self.selection().as_ref() {
+                    self.detail = Some((selected, detail));
+                }
+            }
             Update::LogLine(line) => {
                 if self.logs_job != Some(line.job_id) {
-                    self.logs.clear();
-                    self.logs_job = Some(line.job_id);
+                    return vec![];
                 }
                 self.logs.push(line);
                 if self.logs.len() > MAX_LOG_LINES {
@@ -391,22 +411,61 @@ impl App {
                 }
             }
             Update::Done(m) | Update::Failed(m) => self.message = Some(m),
-            Update::Connected => self.error = None,
+            Update::Connected => {
+                if self.error.take().is_some() {
+                    out.push(Command::Reload);
+                }
+            }
             Update::Disconnected(e) => self.error = Some(e),
         }
-        // Lists shrink: keep the cursors inside them.
-        for tab in Tab::ALL {
-            let len = self.len(tab);
+        for (tab, item) in Tab::ALL.into_iter().zip(kept) {
             let i = tab.index();
-            if tab != Tab::Shows || self.open_show.is_none() {
-                self.selected[i] = self.selected[i].min(len.saturating_sub(1));
-            }
+            let found = item.and_then(|item| self.index_of(tab, &item));
+            // Gone (or never there): stay at the same place, inside the list.
+            let len = self.list_len(tab);
+            self.selected[i] = found.unwrap_or(self.selected[i]).min(len.saturating_sub(1));
         }
         if self.selection() != before {
             self.detail = None;
-            return self.follow_selection();
+            out.extend(self.follow_selection());
         }
-        vec![]
+        out
+    }
+
+    /// Length of a tab's own list (the shows, not an opened show's rows).
+    fn list_len(&self, tab: Tab) -> usize {
+        match tab {
+            Tab::Movies => self.movies.len(),
+            Tab::Shows => self.shows.len(),
+            Tab::Torrents => self.torrents.len(),
+            Tab::Jobs => self.jobs.len(),
+        }
+    }
+
+    /// The item under a tab's own cursor.
+    fn list_item(&self, tab: Tab) -> Option<Selected> {
+        let i = self.selected[tab.index()];
+        match tab {
+            Tab::Movies => self.movies.get(i).map(|m| Selected::Movie(m.id)),
+            Tab::Shows => self.shows.get(i).map(|s| Selected::Show(s.id)),
+            Tab::Torrents => self
+                .torrents
+                .get(i)
+                .map(|t| Selected::Torrent(t.info_hash.clone())),
+            Tab::Jobs => self.jobs.get(i).map(|j| Selected::Job(j.id)),
+        }
+    }
+
+    fn index_of(&self, tab: Tab, item: &Selected) -> Option<usize> {
+        match (tab, item) {
+            (Tab::Movies, Selected::Movie(id)) => self.movies.iter().position(|m| m.id == *id),
+            (Tab::Shows, Selected::Show(id)) => self.shows.iter().position(|s| s.id == *id),
+            (Tab::Torrents, Selected::Torrent(h)) => {
+                self.torrents.iter().position(|t| &t.info_hash == h)
+            }
+            (Tab::Jobs, Selected::Job(id)) => self.jobs.iter().position(|j| j.id == *id),
+            _ => None,
+        }
     }
 
     /// Jobs queued or running.

@@ -50,7 +50,7 @@ async fn event_loop(
     let rpc = Rpc { channel, auth, tx };
     let (generation_tx, mut generation) = watch::channel(0u64);
     tokio::spawn(rpc.clone().watch(generation_tx));
-    rpc.spawn(Rpc::load_library);
+    tokio::spawn(rpc.clone().reload_on_change(generation.clone()));
     rpc.spawn(Rpc::load_jobs);
     rpc.spawn(Rpc::load_torrents);
 
@@ -58,6 +58,7 @@ async fn event_loop(
     let mut keys = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     let mut logs: Option<AbortHandle> = None;
+    let mut detail: Option<AbortHandle> = None;
     loop {
         terminal
             .draw(|frame| view::draw(frame, &app))
@@ -71,8 +72,8 @@ async fn event_loop(
             },
             Some(update) = updates.recv() => app.apply(update),
             Ok(()) = generation.changed() => {
-                // The library changed: fetch what is on screen again.
-                rpc.spawn(Rpc::load_library);
+                // The library changed (the lists are fetched by `reload_on_change`): the
+                // open show and the detail too.
                 if let Some((show, _, _)) = &app.open_show {
                     rpc.exec(Command::OpenShow(show.id));
                 }
@@ -101,6 +102,26 @@ async fn event_loop(
                         previous.abort();
                     }
                     logs = Some(rpc.follow_logs(id));
+                }
+                // The latest selection wins: scrolling fast leaves one call running.
+                Command::Detail(selected) => {
+                    if let Some(previous) = detail.take() {
+                        previous.abort();
+                    }
+                    let rpc = rpc.clone();
+                    detail = Some(
+                        tokio::spawn(async move {
+                            let tx = rpc.tx.clone();
+                            if let Ok(update) = rpc.detail(selected).await {
+                                let _ = tx.send(update).await;
+                            }
+                        })
+                        .abort_handle(),
+                    );
+                }
+                Command::Reload => {
+                    rpc.spawn(Rpc::load_jobs);
+                    rpc.spawn(Rpc::load_torrents);
                 }
                 other => rpc.exec(other),
             }
@@ -174,6 +195,27 @@ impl Rpc {
         });
     }
 
+    /// Fetches the lists once, then again after each library change, one fetch at a time
+    /// (changes during a fetch are coalesced into the next one).
+    async fn reload_on_change(self, mut generation: watch::Receiver<u64>) {
+        loop {
+            generation.borrow_and_update();
+            match self.clone().load_library().await {
+                Ok(update) => {
+                    if self.tx.send(update).await.is_err() {
+                        return;
+                    }
+                }
+                Err(s) => {
+                    let _ = self.tx.send(Update::Failed(s.message().to_string())).await;
+                }
+            }
+            if generation.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
     async fn load_library(self) -> Result<Update, Status> {
         let mut client = self.library();
         let mut movies = Vec::new();
@@ -241,7 +283,6 @@ impl Rpc {
                 let show = rpc.library().get_show(pb::GetShowRequest { id }).await?;
                 Ok(Update::Show(show.into_inner()))
             }),
-            Command::Detail(selected) => self.spawn(move |rpc| rpc.detail(selected)),
             Command::RefreshShow(id) => self.spawn(move |rpc| async move {
                 let op = pb::start_job_request::Op::RefreshShow(pb::RefreshShowRequest { id });
                 let job = rpc
@@ -293,7 +334,11 @@ impl Rpc {
                     crate::json::job_state(j.state)
                 )))
             }),
-            Command::FollowLogs(_) | Command::Copy(_) | Command::Quit => {}
+            Command::Detail(_)
+            | Command::FollowLogs(_)
+            | Command::Copy(_)
+            | Command::Reload
+            | Command::Quit => {}
         }
     }
 

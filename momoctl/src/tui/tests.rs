@@ -322,3 +322,55 @@ fn base64_for_the_clipboard() {
     assert_eq!(super::base64(b"foo"), "Zm9v");
     assert_eq!(super::base64("/Movies/é".as_bytes()), "L01vdmllcy/DqQ==");
 }
+
+#[test]
+fn reloads_keep_the_cursor_on_its_item_and_late_answers_are_dropped() {
+    let mut app = three();
+    key(&mut app, KeyCode::Down);
+    // A movie added before it: the cursor stays on The Matrix.
+    app.apply(Update::Movies(vec![
+        movie(9, "Alien", 1979, false),
+        movie(1, "Fight Club", 1999, true),
+        movie(2, "The Matrix", 1999, false),
+        movie(3, "Pulp Fiction", 1994, false),
+    ]));
+    assert!(
+        screen(&app).contains("▶ ○ The Matrix (1999)"),
+        "{}",
+        screen(&app)
+    );
+    // The answer for Fight Club arrives after the cursor left it: not shown.
+    app.apply(Update::Detail(
+        Selected::Movie(1),
+        Detail {
+            source: Some(pb::Assignment {
+                share_path: "/Movies/Fight Club (1999)/Fight Club (1999).mkv".into(),
+                ..Default::default()
+            }),
+            torrent: None,
+        },
+    ));
+    let s = screen(&app);
+    assert!(!s.contains("/Movies/Fight Club"), "{s}");
+    assert!(s.contains("source: loading…"), "{s}");
+    // A job's lines reach only the log of the job being followed.
+    key(&mut app, KeyCode::Char('4'));
+    app.apply(Update::LogLine(pb::JobLogLine {
+        id: 1,
+        job_id: 77,
+        level: "info".into(),
+        message: "from another job".into(),
+        ..Default::default()
+    }));
+    assert!(!screen(&app).contains("from another job"));
+}
+
+#[test]
+fn a_tiny_terminal_draws_without_panicking() {
+    let mut app = three();
+    key(&mut app, KeyCode::Char('u'));
+    for (w, h) in [(1, 1), (10, 3), (30, 8)] {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| view::draw(f, &app)).unwrap();
+    }
+}

@@ -389,12 +389,13 @@ fn draw_jobs(frame: &mut Frame, app: &App, area: Rect) {
 
 fn draw_confirm(frame: &mut Frame, prompt: &str) {
     let area = frame.area();
-    let width = (prompt.chars().count() as u16 + 6).clamp(20, area.width);
+    let width = (prompt.chars().count() as u16 + 6).max(20).min(area.width);
+    let height = 4.min(area.height);
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
-        y: area.y + area.height / 2 - 2,
+        y: area.y + (area.height - height) / 2,
         width,
-        height: 4,
+        height,
     };
     frame.render_widget(Clear, popup);
     frame.render_widget(

@@ -32,23 +32,21 @@ impl AssignmentService for AssignmentApi {
         &self,
         req: Request<pb::AssignTorrentRequest>,
     ) -> Reply<pb::Assignment> {
-        match run_op(
-            &self.jobs,
-            &self.library,
-            Op::AssignTorrent(req.into_inner()),
-        )
-        .await?
-        {
-            JobValue::Assignment(a) => Ok(Response::new(a)),
-            _ => Err(Status::internal("assign returned something else")),
-        }
+        let op = Op::AssignTorrent(req.into_inner());
+        let assignment = run_op(&self.jobs, &self.library, op, |v| match v {
+            JobValue::Assignment(a) => Some(a),
+            _ => None,
+        });
+        Ok(Response::new(assignment.await?))
     }
 
     async fn assign_pack(&self, req: Request<pb::AssignPackRequest>) -> Reply<pb::PackReport> {
-        match run_op(&self.jobs, &self.library, Op::AssignPack(req.into_inner())).await? {
-            JobValue::Pack(r) => Ok(Response::new(r)),
-            _ => Err(Status::internal("pack assign returned something else")),
-        }
+        let op = Op::AssignPack(req.into_inner());
+        let report = run_op(&self.jobs, &self.library, op, |v| match v {
+            JobValue::Pack(r) => Some(r),
+            _ => None,
+        });
+        Ok(Response::new(report.await?))
     }
 
     async fn source(&self, req: Request<pb::SourceRequest>) -> Reply<pb::SourceResponse> {

@@ -20,7 +20,6 @@ use crate::jobs::log::LogEvent;
 use crate::jobs::model::{Job, JobFilter, JobKind, JobState, NewJob, Target};
 use crate::jobs::{Executor, JobCtx, Jobs, Outcome};
 use crate::library::Library;
-use crate::library::model::Page;
 
 /// Lines read from the database per query while replaying a log.
 const LOG_PAGE: i64 = 1000;
@@ -168,11 +167,41 @@ async fn describe(library: &Library, op: Op) -> Result<NewJob, Status> {
     })
 }
 
-/// Runs `op` as a job and waits for it: the unary calls' way. Fails as the job failed.
-pub async fn run_op(jobs: &Jobs, library: &Library, op: Op) -> Result<JobValue, Status> {
+/// Runs `op` as a job and waits for it: the unary calls' way. Fails as the job failed. A
+/// caller that goes away (a deadline, a killed client) takes its job with it, as the call
+/// did before it was a job: `pick` takes the reply out of the result.
+pub async fn run_op<T>(
+    jobs: &Jobs,
+    library: &Library,
+    op: Op,
+    pick: impl FnOnce(JobValue) -> Option<T>,
+) -> Result<T, Status> {
     let job = jobs.submit(describe(library, op).await?).await?;
+    let mut guard = CancelOnDrop {
+        jobs: jobs.clone(),
+        id: Some(job.id),
+    };
     let job = jobs.wait(job.id).await?;
-    outcome(&job)
+    guard.id = None;
+    pick(outcome(&job)?)
+        .ok_or_else(|| Status::internal(format!("job {} returned another kind of result", job.id)))
+}
+
+/// Cancels the job if the call waiting on it is dropped first.
+struct CancelOnDrop {
+    jobs: Jobs,
+    id: Option<i64>,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            let jobs = self.jobs.clone();
+            tokio::spawn(async move {
+                let _ = jobs.cancel(id).await;
+            });
+        }
+    }
 }
 
 /// A job that has ended as its call's reply or error.
@@ -237,6 +266,35 @@ fn log_line(l: crate::jobs::model::LogLine) -> pb::JobLogLine {
     }
 }
 
+/// Sends the job's stored lines after line `last`, page by page; false when the client has
+/// gone or reading failed (the error is sent).
+async fn replay(
+    jobs: &Jobs,
+    id: i64,
+    last: &mut i64,
+    tx: &mpsc::Sender<Result<pb::JobLogLine, Status>>,
+) -> bool {
+    loop {
+        let lines = match jobs.logs(id, *last, LOG_PAGE).await {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = tx.send(Err(e.into())).await;
+                return false;
+            }
+        };
+        let full = lines.len() as i64 == LOG_PAGE;
+        for l in lines {
+            *last = l.id;
+            if tx.send(Ok(log_line(l))).await.is_err() {
+                return false;
+            }
+        }
+        if !full {
+            return true;
+        }
+    }
+}
+
 /// A stream fed by a task; the task sees the client go through `tx.closed()`.
 pub fn channel_stream<T: Send + 'static>(rx: mpsc::Receiver<Result<T, Status>>) -> ReplyStream<T> {
     Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
@@ -258,25 +316,30 @@ impl JobService for JobApi {
 
     async fn list(&self, req: Request<pb::ListJobsRequest>) -> Reply<pb::ListJobsResponse> {
         let req = req.into_inner();
-        let size = if req.page_size == 0 {
-            100
-        } else {
-            req.page_size
+        let size = match req.page_size {
+            0 => 100,
+            n => n.min(1000),
+        } as usize;
+        // The token is the id of the last job sent: pages stay put while new jobs arrive.
+        let before = match req.page_token.as_str() {
+            "" => None,
+            t => Some(t.parse::<i64>().map_err(|_| {
+                Status::invalid_argument(format!(
+                    "page_token {} is not one this server gave",
+                    crate::error::echo(t)
+                ))
+            })?),
         };
-        let page = Page::parse(size, &req.page_token)?;
         let filter = if req.all {
             JobFilter::All
         } else {
             JobFilter::ActiveOrEndedSince(crate::store::unix_now() - RECENT_S)
         };
         // One more than asked says whether there is a next page.
-        let mut jobs = self
-            .jobs
-            .list(filter, page.offset as i64, page.size as i64 + 1)
-            .await?;
-        let next_page_token = if jobs.len() > page.size {
-            jobs.truncate(page.size);
-            (page.offset + page.size).to_string()
+        let mut jobs = self.jobs.list(filter, before, size as i64 + 1).await?;
+        let next_page_token = if jobs.len() > size {
+            jobs.truncate(size);
+            jobs.last().map(|j| j.id.to_string()).unwrap_or_default()
         } else {
             String::new()
         };
@@ -309,8 +372,9 @@ impl JobService for JobApi {
         let jobs = self.jobs.clone();
         tokio::spawn(async move {
             let Some(mut changes) = jobs.watch(id) else {
-                // Ended already: one message, the end state.
-                let _ = tx.send(Ok(job(first))).await;
+                // Ended already (perhaps just now): one message, the end state as stored.
+                let end = jobs.get(id).await.unwrap_or(first);
+                let _ = tx.send(Ok(job(end))).await;
                 return;
             };
             loop {
@@ -347,24 +411,8 @@ impl JobService for JobApi {
         tokio::spawn(async move {
             let mut last = 0;
             // Stored lines, then (following a live job) new ones until it ends.
-            loop {
-                let lines = match jobs.logs(id, last, LOG_PAGE).await {
-                    Ok(l) => l,
-                    Err(e) => {
-                        let _ = tx.send(Err(e.into())).await;
-                        return;
-                    }
-                };
-                let full = lines.len() as i64 == LOG_PAGE;
-                for l in lines {
-                    last = l.id;
-                    if tx.send(Ok(log_line(l))).await.is_err() {
-                        return;
-                    }
-                }
-                if !full {
-                    break;
-                }
+            if !replay(&jobs, id, &mut last, &tx).await {
+                return;
             }
             if !req.follow {
                 return;
@@ -397,21 +445,11 @@ impl JobService for JobApi {
                     }
                     Ok(LogEvent::End(job)) if job == id => return,
                     Ok(_) => {}
-                    // Fell behind: read what was missed from the database.
+                    // Fell behind, perhaps past the end marker: read what was missed from
+                    // the database, and stop if the job has ended meanwhile.
                     Err(broadcast::error::RecvError::Lagged(_)) => {
-                        match jobs.logs(id, last, LOG_PAGE).await {
-                            Ok(lines) => {
-                                for l in lines {
-                                    last = l.id;
-                                    if tx.send(Ok(log_line(l))).await.is_err() {
-                                        return;
-                                    }
-                                }
-                            }
-                            Err(e) => {
-                                let _ = tx.send(Err(e.into())).await;
-                                return;
-                            }
+                        if !replay(&jobs, id, &mut last, &tx).await || jobs.watch(id).is_none() {
+                            return;
                         }
                     }
                     Err(broadcast::error::RecvError::Closed) => return,

@@ -64,10 +64,12 @@ impl LibraryService for LibraryApi {
     }
 
     async fn add_show(&self, req: Request<pb::AddShowRequest>) -> Reply<pb::Show> {
-        match run_op(&self.jobs, &self.library, Op::AddShow(req.into_inner())).await? {
-            JobValue::Show(show) => Ok(Response::new(show)),
-            _ => Err(Status::internal("show add returned something else")),
-        }
+        let op = Op::AddShow(req.into_inner());
+        let show = run_op(&self.jobs, &self.library, op, |v| match v {
+            JobValue::Show(s) => Some(s),
+            _ => None,
+        });
+        Ok(Response::new(show.await?))
     }
 
     async fn list_shows(&self, req: Request<pb::ListShowsRequest>) -> Reply<pb::ListShowsResponse> {
@@ -100,10 +102,12 @@ impl LibraryService for LibraryApi {
         &self,
         req: Request<pb::RefreshShowRequest>,
     ) -> Reply<pb::RefreshShowResponse> {
-        match run_op(&self.jobs, &self.library, Op::RefreshShow(req.into_inner())).await? {
-            JobValue::Refresh(r) => Ok(Response::new(r)),
-            _ => Err(Status::internal("show refresh returned something else")),
-        }
+        let op = Op::RefreshShow(req.into_inner());
+        let refresh = run_op(&self.jobs, &self.library, op, |v| match v {
+            JobValue::Refresh(r) => Some(r),
+            _ => None,
+        });
+        Ok(Response::new(refresh.await?))
     }
 
     async fn search(&self, req: Request<pb::SearchRequest>) -> Reply<pb::SearchResponse> {

@@ -10,6 +10,7 @@ use tonic::{Request, Response, Status};
 
 use super::jobs::{ReplyStream, channel_stream, job};
 use crate::jobs::Jobs;
+use crate::jobs::model::JobFilter;
 use crate::library::Library;
 
 pub struct SystemApi {
@@ -51,36 +52,59 @@ impl SystemService for SystemApi {
         _: Request<pb::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
         let mut generation = self.library.changes();
+        let jobs_handle = self.jobs.clone();
         let mut jobs = self.jobs.updates();
         let mut shutdown = self.shutdown.clone();
         let (tx, rx) = mpsc::channel(64);
         tokio::spawn(async move {
             use pb::watch_event::Event;
-            let mut next = Some(Event::LibraryGeneration(*generation.borrow_and_update()));
-            while let Some(event) = next.take() {
-                if tx
-                    .send(Ok(pb::WatchEvent { event: Some(event) }))
-                    .await
-                    .is_err()
-                {
-                    return;
+            // Stands for "fetch every recent job" (generations only grow from 0).
+            const RESYNC: Event = Event::LibraryGeneration(u64::MAX);
+            let now = *generation.borrow_and_update();
+            let mut next = vec![Event::LibraryGeneration(now)];
+            while !next.is_empty() {
+                for event in next.drain(..) {
+                    if tx
+                        .send(Ok(pb::WatchEvent { event: Some(event) }))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
                 }
                 next = tokio::select! {
-                    changed = generation.changed() => changed
-                        .ok()
-                        .map(|()| Event::LibraryGeneration(*generation.borrow_and_update())),
-                    update = jobs.recv() => match update {
-                        Ok(j) => Some(Event::Job(job(j))),
-                        // A watcher that fell behind misses progress steps, not the end:
-                        // the next change of each job carries its whole state.
-                        Err(broadcast::error::RecvError::Lagged(_)) => {
-                            Some(Event::LibraryGeneration(*generation.borrow()))
+                    changed = generation.changed() => match changed {
+                        Ok(()) => {
+                            let now = *generation.borrow_and_update();
+                            vec![Event::LibraryGeneration(now)]
                         }
-                        Err(broadcast::error::RecvError::Closed) => None,
+                        Err(_) => vec![],
                     },
-                    () = tx.closed() => None,
-                    _ = shutdown.wait_for(|stop| *stop) => None,
+                    update = jobs.recv() => match update {
+                        Ok(j) => vec![Event::Job(job(j))],
+                        // A watcher that fell behind may have missed a job's end: it gets
+                        // every recent job as it is now.
+                        Err(broadcast::error::RecvError::Lagged(_)) => vec![RESYNC],
+                        Err(broadcast::error::RecvError::Closed) => vec![],
+                    },
+                    () = tx.closed() => vec![],
+                    _ = shutdown.wait_for(|stop| *stop) => vec![],
                 };
+                // A watcher that fell behind may have missed a job's end: it gets every
+                // recent job as it is now.
+                if next == [RESYNC] {
+                    let since = crate::store::unix_now() - 3600;
+                    let recent = jobs_handle
+                        .list(JobFilter::ActiveOrEndedSince(since), None, 1000)
+                        .await;
+                    next = match recent {
+                        Ok(all) => all.into_iter().map(|j| Event::Job(job(j))).collect(),
+                        Err(e) => {
+                            let _ = tx.send(Err(e.into())).await;
+                            return;
+                        }
+                    };
+                }
             }
         });
         Ok(Response::new(channel_stream(rx)))

@@ -58,6 +58,8 @@ const COMMITTING: u8 = 2;
 const CANCELLED: u8 = 3;
 /// Stopped by a shutdown of momod.
 const STOPPED: u8 = 4;
+/// The work has returned; only the end is left to record.
+const FINISHING: u8 = 5;
 
 struct Live {
     phase: AtomicU8,
@@ -179,13 +181,11 @@ impl Jobs {
         Ok(jobs)
     }
 
-    /// Applies `on_restart` to the jobs the last run left unfinished; queued ones (never
-    /// started) simply run.
+    /// Applies `on_restart` to the jobs the last run left queued or running: whoever
+    /// waited on them was told they did not finish.
     async fn recover(&self) -> Result<()> {
         for job in self.inner.store.unfinished_jobs().await? {
-            let requeue =
-                job.state == JobState::Queued || job.kind.on_restart() == OnRestart::Requeue;
-            if requeue {
+            if job.kind.on_restart() == OnRestart::Requeue {
                 if job.state == JobState::Running {
                     self.inner.store.requeue_job(job.id).await?;
                     info!(
@@ -197,7 +197,11 @@ impl Jobs {
                 let job = self.inner.store.job(job.id).await?.unwrap_or(job);
                 self.launch(job);
             } else {
-                let error = error_of(&interrupted());
+                let error = error_of(&Error::Unavailable(format!(
+                    "interrupted: momod stopped before this job ended (it was {}); its work is all \
+                     or nothing, so check whether it happened and run it again if not",
+                    job.state.as_str()
+                )));
                 self.inner
                     .store
                     .finish_job(
@@ -237,9 +241,25 @@ impl Jobs {
                 "momod is shutting down; start the job again once it is back".into(),
             ));
         }
-        let (job, created) = self.inner.store.insert_job(new).await?;
+        let (job, created) = self.inner.store.insert_job(new.clone()).await?;
         if !created {
-            return Ok(self.current(job));
+            if self.live(job.id).is_some() {
+                return Ok(self.current(job));
+            }
+            // Active in the table but not running here: its end was never recorded.
+            let end = JobEnd {
+                state: JobState::Failed,
+                target: None,
+                result: None,
+                error: Some(error_of(&Error::Internal(
+                    "lost: its end was never recorded".into(),
+                ))),
+            };
+            self.inner
+                .store
+                .finish_job(job.id, end, job.progress.clone())
+                .await?;
+            return Box::pin(self.submit(new)).await;
         }
         let _ = self.inner.updates.send(job.clone());
         self.launch(job.clone());
@@ -286,9 +306,15 @@ impl Jobs {
             .ok_or_else(|| job_not_found(id))
     }
 
-    /// Newest first; running jobs with their live progress.
-    pub async fn list(&self, filter: JobFilter, offset: i64, limit: i64) -> Result<Vec<Job>> {
-        let jobs = self.inner.store.jobs(filter, offset, limit).await?;
+    /// Newest first, older than job `before` (None: from the newest); running jobs with
+    /// their live progress.
+    pub async fn list(
+        &self,
+        filter: JobFilter,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Job>> {
+        let jobs = self.inner.store.jobs(filter, before, limit).await?;
         Ok(jobs
             .into_iter()
             .map(|j| {
@@ -352,7 +378,7 @@ impl Jobs {
                     Ok(_) => break,
                     Err(now) => phase = now,
                 },
-                COMMITTING => {
+                COMMITTING | FINISHING => {
                     return Err(Error::FailedPrecondition(format!(
                         "job {id} is already writing its result and can no longer be cancelled"
                     )));
@@ -371,7 +397,7 @@ impl Jobs {
         self.get(id).await
     }
 
-    /// At shutdown: no new jobs, queued ones stay queued for the next start, running ones
+    /// At shutdown: no new jobs, queued ones stop at once, running ones
     /// get `grace` to finish and are then stopped (one writing its result finishes it).
     /// The next start applies `on_restart` to what was stopped.
     pub async fn stop(&self, grace: Duration) {
@@ -444,6 +470,12 @@ async fn drive(inner: Arc<Inner>, live: Arc<Live>, job: Job) {
         Err(cancelled())
     };
     drop(permit);
+    // From here a cancel is refused: the outcome is what it is.
+    for from in [RUNNING, COMMITTING] {
+        let _ = live
+            .phase
+            .compare_exchange(from, FINISHING, Ordering::SeqCst, Ordering::SeqCst);
+    }
     let phase = live.phase.load(Ordering::SeqCst);
     let end = match outcome {
         Ok(o) => JobEnd {
@@ -483,7 +515,22 @@ async fn drive(inner: Arc<Inner>, live: Arc<Live>, job: Job) {
     let progress = live.view.borrow().progress.clone();
     let state = end.state;
     let (target, result, error) = (end.target, end.result.clone(), end.error.clone());
-    match inner.store.finish_job(id, end, progress).await {
+    // A database that is busy for a moment must not leave the job `running` for good.
+    let mut recorded = inner
+        .store
+        .finish_job(id, end.clone(), progress.clone())
+        .await;
+    for _ in 0..3 {
+        if recorded.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        recorded = inner
+            .store
+            .finish_job(id, end.clone(), progress.clone())
+            .await;
+    }
+    match recorded {
         Ok(at) => live.modify(|j| {
             j.state = state;
             j.finished_at = Some(at);

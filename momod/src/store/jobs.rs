@@ -79,6 +79,7 @@ fn to_i64(n: u64) -> i64 {
 }
 
 /// How a job ends, as the store records it.
+#[derive(Clone)]
 pub struct JobEnd {
     pub state: JobState,
     pub target: Option<Target>,
@@ -141,15 +142,23 @@ impl Store {
         self.run(move |conn| load(conn, id)).await
     }
 
-    /// Newest first, `limit` from `offset`; results are left out (they can be large).
-    pub async fn jobs(&self, filter: JobFilter, offset: i64, limit: i64) -> Result<Vec<Job>> {
+    /// Newest first, `limit` of them older than job `before`; results are left out (they
+    /// can be large).
+    pub async fn jobs(
+        &self,
+        filter: JobFilter,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Job>> {
         self.run(move |conn| {
             let mut query = jobs::table
                 .select(JobRow::as_select())
                 .order(jobs::id.desc())
-                .offset(offset)
                 .limit(limit)
                 .into_boxed();
+            if let Some(before) = before {
+                query = query.filter(jobs::id.lt(before));
+            }
             if let JobFilter::ActiveOrEndedSince(since) = filter {
                 query = query.filter(
                     jobs::state
