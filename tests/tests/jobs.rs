@@ -454,3 +454,44 @@ fn a_graceful_stop_leaves_jobs_to_the_next_start_by_kind() {
     assert_eq!(r["show"]["id"], 1, "{r}");
     assert_eq!(state(&d, refresh), "done");
 }
+
+#[test]
+fn a_unary_call_whose_caller_gives_up_cancels_its_job() {
+    let tmdb = slow_tmdb(&[(7011, 4)], Duration::from_millis(800));
+    let d = Daemon::start(DaemonConfig::new().tmdb(&tmdb));
+    // LibraryService/AddShow {tmdb_id: 7011}, one gRPC frame, from a client that waits 1 s.
+    let body = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(body.path(), [0, 0, 0, 0, 3, 0x08, 0xE3, 0x36]).unwrap();
+    let out = momo_tests::run(
+        "curl",
+        &[
+            "-s",
+            "--max-time",
+            "1",
+            "--http2-prior-knowledge",
+            "--unix-socket",
+            d.socket().to_str().unwrap(),
+            "-H",
+            "content-type: application/grpc",
+            "-H",
+            "te: trailers",
+            "--data-binary",
+            &format!("@{}", body.path().display()),
+            "-o",
+            "/dev/null",
+            "http://localhost/momo.v1.LibraryService/AddShow",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(28), "curl gave up at its deadline");
+    eventually(Duration::from_secs(10), "the job cancelled", || {
+        state(&d, 1) == "cancelled"
+    });
+    let fetched = season_requests(&tmdb, 7011);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        season_requests(&tmdb, 7011),
+        fetched,
+        "no work after the cancel"
+    );
+    assert_eq!(d.ctl_json(&["show", "ls"]), serde_json::json!([]));
+}
