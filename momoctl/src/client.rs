@@ -56,6 +56,26 @@ impl fmt::Display for Failure {
 
 pub use momo_proto::code_name;
 
+/// Every page of a paged list: `fetch(token)` returns one page's items and the next token
+/// (empty on the last page). Replies stay under gRPC's message limit however long the list;
+/// a token that does not move ends the loop instead of spinning.
+pub async fn all_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, Status>
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, String), Status>>,
+{
+    let mut all = Vec::new();
+    let mut token = String::new();
+    loop {
+        let (items, next) = fetch(token.clone()).await?;
+        all.extend(items);
+        if next.is_empty() || next == token {
+            return Ok(all);
+        }
+        token = next;
+    }
+}
+
 /// Adds `authorization: Bearer <token>` to every call when a token is given.
 #[derive(Clone)]
 pub struct Auth(Option<MetadataValue<Ascii>>);

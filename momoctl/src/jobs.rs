@@ -15,7 +15,7 @@ use pb::start_job_request::Op;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 
-use crate::client::{Auth, Failure};
+use crate::client::{Auth, Failure, all_pages};
 use crate::json;
 use crate::output::{self, Format, opt, shown};
 
@@ -43,24 +43,25 @@ pub fn client(channel: Channel, auth: Auth) -> Client {
 }
 
 pub async fn list(channel: Channel, auth: Auth, format: Format, all: bool) -> Result<(), Failure> {
-    let mut client = client(channel, auth);
-    let mut jobs = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let page = client
-            .list(pb::ListJobsRequest {
-                all,
-                page_size: 0,
-                page_token: page_token.clone(),
-            })
-            .await?
-            .into_inner();
-        jobs.extend(page.jobs.into_iter().map(json::Job::from));
-        if page.next_page_token.is_empty() || page.next_page_token == page_token {
-            break;
+    let client = client(channel, auth);
+    let jobs: Vec<json::Job> = all_pages(|page_token| {
+        let mut client = client.clone();
+        async move {
+            let page = client
+                .list(pb::ListJobsRequest {
+                    all,
+                    page_size: 0,
+                    page_token,
+                })
+                .await?
+                .into_inner();
+            Ok((page.jobs, page.next_page_token))
         }
-        page_token = page.next_page_token;
-    }
+    })
+    .await?
+    .into_iter()
+    .map(json::Job::from)
+    .collect();
     output::emit(format, &jobs, |jobs| {
         if jobs.is_empty() {
             let hint = if all { "" } else { " (ended ones: --all)" };

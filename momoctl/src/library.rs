@@ -5,7 +5,7 @@ use momo_proto::v1::library_service_client::LibraryServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-use crate::client::{Auth, Failure};
+use crate::client::{Auth, Failure, all_pages};
 use crate::jobs;
 use crate::json;
 use crate::output::{self, Format, opt, title_year, tmdb_tag, yes};
@@ -139,24 +139,23 @@ pub async fn movie(
             print_movie("added movie", m.into(), format);
         }
         MovieCmd::Ls => {
-            // Page by page: a reply stays under the message limit however large the library.
-            let mut movies: Vec<json::Movie> = Vec::new();
-            let mut page_token = String::new();
-            loop {
-                let page = client
-                    .list_movies(pb::ListMoviesRequest {
-                        page_size: 0,
-                        page_token: page_token.clone(),
-                    })
-                    .await?
-                    .into_inner();
-                movies.extend(page.movies.into_iter().map(json::Movie::from));
-                // (A token that does not move would loop forever.)
-                if page.next_page_token.is_empty() || page.next_page_token == page_token {
-                    break;
+            let movies: Vec<json::Movie> = all_pages(|page_token| {
+                let mut client = client.clone();
+                async move {
+                    let page = client
+                        .list_movies(pb::ListMoviesRequest {
+                            page_size: 0,
+                            page_token,
+                        })
+                        .await?
+                        .into_inner();
+                    Ok((page.movies, page.next_page_token))
                 }
-                page_token = page.next_page_token;
-            }
+            })
+            .await?
+            .into_iter()
+            .map(json::Movie::from)
+            .collect();
             output::emit(format, &movies, |movies| {
                 let rows = movies.iter().map(|m| {
                     vec![
@@ -256,23 +255,23 @@ pub async fn show(
             }
         }
         ShowCmd::Ls => {
-            let mut shows: Vec<json::ShowSummary> = Vec::new();
-            let mut page_token = String::new();
-            loop {
-                let page = client
-                    .list_shows(pb::ListShowsRequest {
-                        page_size: 0,
-                        page_token: page_token.clone(),
-                    })
-                    .await?
-                    .into_inner();
-                shows.extend(page.shows.into_iter().map(json::ShowSummary::from));
-                // (A token that does not move would loop forever.)
-                if page.next_page_token.is_empty() || page.next_page_token == page_token {
-                    break;
+            let shows: Vec<json::ShowSummary> = all_pages(|page_token| {
+                let mut client = client.clone();
+                async move {
+                    let page = client
+                        .list_shows(pb::ListShowsRequest {
+                            page_size: 0,
+                            page_token,
+                        })
+                        .await?
+                        .into_inner();
+                    Ok((page.shows, page.next_page_token))
                 }
-                page_token = page.next_page_token;
-            }
+            })
+            .await?
+            .into_iter()
+            .map(json::ShowSummary::from)
+            .collect();
             output::emit(format, &shows, |shows| {
                 let rows = shows.iter().map(|s| {
                     vec![

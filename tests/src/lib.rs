@@ -171,6 +171,19 @@ impl Daemon {
             .expect("run momoctl")
     }
 
+    /// Starts `momoctl ARGS` against this daemon without waiting: stdin closed, stdout and
+    /// stderr piped.
+    pub fn ctl_spawn(&self, args: &[&str]) -> Child {
+        clean_command(&momoctl_bin())
+            .env("MOMOCTL_ADDR", self.addr())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run momoctl")
+    }
+
     /// Runs `momoctl ARGS`, asserts success and returns stdout.
     pub fn ctl_ok(&self, args: &[&str]) -> String {
         let out = self.ctl(args);

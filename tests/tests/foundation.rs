@@ -239,7 +239,6 @@ fn bad_config_file_value_names_the_key_and_the_file() {
 fn momoctl_ends_quietly_when_its_reader_goes_away() {
     use std::io::Read;
     use std::os::unix::process::ExitStatusExt;
-    use std::process::Stdio;
 
     let d = Daemon::start(DaemonConfig::new());
     // Enough output (hundreds of KB) that momoctl is still writing when the reader leaves.
@@ -251,13 +250,7 @@ fn momoctl_ends_quietly_when_its_reader_goes_away() {
         "--episodes",
         "1:2000,2:1000",
     ]);
-    let mut child = momo_tests::clean_command(&momo_tests::momoctl_bin())
-        .env("MOMOCTL_ADDR", d.addr())
-        .args(["-o", "json", "show", "get", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = d.ctl_spawn(&["-o", "json", "show", "get", "1"]);
     let mut head = [0u8; 100];
     child.stdout.take().unwrap().read_exact(&mut head).unwrap();
     // Reader gone (like `| head -c 100`).

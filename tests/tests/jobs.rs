@@ -5,7 +5,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use momo_tests::tmdb::{FakeShow, FakeTmdb};
-use momo_tests::{Daemon, DaemonConfig, bin_dir, clean_command, eventually, momoctl_bin, stderr};
+use momo_tests::{Daemon, DaemonConfig, bin_dir, clean_command, eventually, stderr};
 use serde_json::Value;
 
 /// A show with `seasons` seasons of two episodes each.
@@ -243,14 +243,7 @@ fn cancel_mid_way_stores_nothing_and_stops_the_work() {
     fails_with(&d.ctl(&["job", "wait", "1"]), "Cancelled");
 
     // A momoctl waiting on a job that someone else cancels fails as cancelled.
-    let waiting = clean_command(&momoctl_bin())
-        .env("MOMOCTL_ADDR", d.addr())
-        .args(["show", "add", "7004"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("momoctl");
+    let waiting = d.ctl_spawn(&["show", "add", "7004"]);
     eventually(Duration::from_secs(20), "job 2 running", || {
         state(&d, 2) == "running"
     });
@@ -390,14 +383,7 @@ fn refused_requests_create_no_job() {
 fn ctrl_c_while_following_leaves_the_job_running() {
     let tmdb = slow_tmdb(&[(7008, 3)], Duration::from_millis(700));
     let d = Daemon::start(DaemonConfig::new().tmdb(&tmdb));
-    let child = clean_command(&momoctl_bin())
-        .env("MOMOCTL_ADDR", d.addr())
-        .args(["show", "add", "7008"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("momoctl");
+    let child = d.ctl_spawn(&["show", "add", "7008"]);
     eventually(Duration::from_secs(20), "job 1 running", || {
         state(&d, 1) == "running"
     });

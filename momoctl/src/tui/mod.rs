@@ -28,7 +28,7 @@ use tokio::task::AbortHandle;
 use tonic::Status;
 use tonic::transport::Channel;
 
-use crate::client::{Auth, Failure};
+use crate::client::{Auth, Failure, all_pages};
 use app::{App, Command, Detail, Selected, Tab, Update};
 
 pub async fn run(channel: Channel, auth: Auth) -> Result<(), Failure> {
@@ -217,39 +217,35 @@ impl Rpc {
     }
 
     async fn load_library(self) -> Result<Update, Status> {
-        let mut client = self.library();
-        let mut movies = Vec::new();
-        let mut token = String::new();
-        loop {
-            let page = client
-                .list_movies(pb::ListMoviesRequest {
-                    page_size: 1000,
-                    page_token: token.clone(),
-                })
-                .await?
-                .into_inner();
-            movies.extend(page.movies);
-            if page.next_page_token.is_empty() || page.next_page_token == token {
-                break;
+        let client = self.library();
+        let movies = all_pages(|page_token| {
+            let mut client = client.clone();
+            async move {
+                let page = client
+                    .list_movies(pb::ListMoviesRequest {
+                        page_size: 1000,
+                        page_token,
+                    })
+                    .await?
+                    .into_inner();
+                Ok((page.movies, page.next_page_token))
             }
-            token = page.next_page_token;
-        }
-        let mut shows = Vec::new();
-        token.clear();
-        loop {
-            let page = client
-                .list_shows(pb::ListShowsRequest {
-                    page_size: 1000,
-                    page_token: token.clone(),
-                })
-                .await?
-                .into_inner();
-            shows.extend(page.shows);
-            if page.next_page_token.is_empty() || page.next_page_token == token {
-                break;
+        })
+        .await?;
+        let shows = all_pages(|page_token| {
+            let mut client = client.clone();
+            async move {
+                let page = client
+                    .list_shows(pb::ListShowsRequest {
+                        page_size: 1000,
+                        page_token,
+                    })
+                    .await?
+                    .into_inner();
+                Ok((page.shows, page.next_page_token))
             }
-            token = page.next_page_token;
-        }
+        })
+        .await?;
         let _ = self.tx.send(Update::Shows(shows)).await;
         Ok(Update::Movies(movies))
     }
