@@ -27,11 +27,18 @@ pub struct Status {
     pub assigned: u64,
     pub torrents: u64,
     pub active_jobs: u64,
+    /// Bytes the torrents take on disk, and the budget (0 = unbounded).
+    pub cache_used_bytes: u64,
+    pub cache_max_bytes: u64,
+    pub streams_opened: u64,
+    pub streams_reused: u64,
+    pub evictions: u64,
 }
 
 impl From<pb::StatusResponse> for Status {
     fn from(s: pb::StatusResponse) -> Status {
         let counts = s.library.unwrap_or_default();
+        let playback = s.playback.unwrap_or_default();
         Status {
             version: s.version,
             uptime_seconds: s.uptime_seconds,
@@ -45,6 +52,11 @@ impl From<pb::StatusResponse> for Status {
             assigned: counts.assigned,
             torrents: counts.torrents,
             active_jobs: counts.active_jobs,
+            cache_used_bytes: playback.cache_used_bytes,
+            cache_max_bytes: playback.cache_max_bytes,
+            streams_opened: playback.streams_opened,
+            streams_reused: playback.streams_reused,
+            evictions: playback.evictions,
         }
     }
 }
@@ -366,6 +378,7 @@ pub struct Torrent {
     pub download_bps: u64,
     pub upload_bps: u64,
     pub open_streams: u32,
+    pub disk_bytes: u64,
     pub used_by: Vec<UsedBy>,
 }
 
@@ -390,6 +403,7 @@ impl From<pb::Torrent> for Torrent {
             download_bps: t.download_bps,
             upload_bps: t.upload_bps,
             open_streams: t.open_streams,
+            disk_bytes: t.disk_bytes,
             used_by: t.used_by.into_iter().map(UsedBy::from).collect(),
         }
     }

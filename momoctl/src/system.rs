@@ -28,7 +28,22 @@ pub async fn status(channel: Channel, auth: Auth, format: Format) -> Result<(), 
             ("assigned", s.assigned.to_string()),
             ("torrents", s.torrents.to_string()),
             ("jobs", format!("{} queued or running", s.active_jobs)),
+            ("cache", cache(s.cache_used_bytes, s.cache_max_bytes, s.evictions)),
+            (
+                "streams",
+                format!("{} opened, {} reads reused one", s.streams_opened, s.streams_reused),
+            ),
         ])
     });
     Ok(())
+}
+
+/// "1.2 GiB of 4.0 GiB (3 evictions)" or "1.2 GiB, unbounded".
+fn cache(used: u64, max: u64, evictions: u64) -> String {
+    let used = output::human_size(used);
+    if max == 0 {
+        format!("{used} on disk, unbounded (torrent.cache_max_mb = 0)")
+    } else {
+        format!("{used} of {} ({evictions} evictions)", output::human_size(max))
+    }
 }

@@ -65,6 +65,7 @@ fn print_one(t: pb::Torrent, format: Format) {
                 ),
             ),
             ("streams", t.open_streams.to_string()),
+            ("on disk", human_size(t.disk_bytes)),
         ]);
         if let Some(e) = &t.error {
             println!("error     {}", shown(e));
@@ -121,11 +122,12 @@ pub async fn run(
                         percent(t),
                         t.peers.to_string(),
                         format!("{}/s", human_size(t.download_bps)),
+                        human_size(t.disk_bytes),
                         t.used_by.len().to_string(),
                     ]
                 });
                 let header = [
-                    "HASH", "NAME", "STATE", "PROGRESS", "PEERS", "DOWN", "ITEMS",
+                    "HASH", "NAME", "STATE", "PROGRESS", "PEERS", "DOWN", "ON DISK", "ITEMS",
                 ];
                 println!("{}", output::table(&header, rows));
             });

@@ -23,7 +23,42 @@ pub struct Config {
     pub tmdb: TmdbConfig,
     pub library: LibraryConfig,
     pub torrent: TorrentConfig,
+    pub stream: StreamConfig,
     pub jobs: JobsConfig,
+}
+
+/// What is fetched before and around a player's reads (see the README's "Playback").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StreamConfig {
+    /// Fetched first when a file is first opened: players probe the start of a file...
+    pub head_mb: u64,
+    /// ...and its end (MKV cues, an MP4 `moov` at the end).
+    pub tail_mb: u64,
+    /// Fetch the head and tail of an assigned file right away, then let the torrent idle.
+    pub prefetch_on_assign: bool,
+    /// Seconds of playback kept fetched ahead of a reader, at its measured read rate.
+    pub readahead_s: u64,
+    /// Upper bound of that window.
+    pub readahead_max_mb: u64,
+    /// A stream a response has finished with is kept this long for the player's next range.
+    pub reuse_idle_s: u64,
+    /// Fetch the head and tail of the next episode once an episode is read past 70 %.
+    pub warm_next: bool,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig {
+            head_mb: 8,
+            tail_mb: 4,
+            prefetch_on_assign: true,
+            readahead_s: 30,
+            readahead_max_mb: 256,
+            reuse_idle_s: 5,
+            warm_next: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -115,6 +150,7 @@ impl Default for Config {
             tmdb: TmdbConfig::default(),
             library: LibraryConfig::default(),
             torrent: TorrentConfig::default(),
+            stream: StreamConfig::default(),
             jobs: JobsConfig::default(),
         }
     }
@@ -349,6 +385,16 @@ impl Config {
                 1..=3600,
             ),
             ("jobs.concurrency", self.jobs.concurrency as u64, 1..=64),
+            ("stream.head_mb", self.stream.head_mb, 0..=1024),
+            ("stream.tail_mb", self.stream.tail_mb, 0..=1024),
+            ("stream.readahead_s", self.stream.readahead_s, 1..=3600),
+            ("stream.readahead_max_mb", self.stream.readahead_max_mb, 32..=4096),
+            ("stream.reuse_idle_s", self.stream.reuse_idle_s, 0..=300),
+            (
+                "torrent.cache_max_mb",
+                self.torrent.cache_max_mb,
+                0..=100_000_000,
+            ),
             ("jobs.retention_days", self.jobs.retention_days, 1..=3650),
         ] {
             if !range.contains(&value) {

@@ -20,6 +20,7 @@ mod listen;
 #[cfg(test)]
 mod proptests;
 mod store;
+mod stream;
 mod tmdb;
 mod torrent;
 mod vfs;
@@ -119,11 +120,16 @@ async fn run(config: Config) -> anyhow::Result<()> {
     }
     let vfs = Arc::new(vfs::Vfs::new(store.clone()));
     let engine = torrent::Engine::start(&config.torrent, &data_dir).await?;
+    let streamer = stream::Streamer::new(
+        engine.clone(),
+        stream::Settings::from_config(&config.stream, config.torrent.cache_max_mb),
+    );
     let library = library::Library::new(
         store.clone(),
         Arc::new(tmdb),
         vfs.clone(),
         engine.clone(),
+        streamer.clone(),
         config.library.local_roots.clone(),
     );
 
@@ -174,7 +180,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let webdav = tokio::spawn(webdav::serve(
         webdav_listener,
         vfs,
-        engine.clone(),
+        streamer.clone(),
         credentials,
         shutdown_rx.clone(),
         webdav::Limits {
@@ -185,6 +191,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         },
     ));
     let idle = tokio::spawn(engine.clone().idle_loop(shutdown_rx.clone()));
+    let maintain = tokio::spawn(streamer.clone().maintain(shutdown_rx.clone()));
     tokio::spawn(return_free_memory(shutdown_rx.clone()));
     // Jobs stop with the listeners, so calls waiting on them are answered within the grace.
     let stop_jobs = {
@@ -210,6 +217,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let _ = shutdown_tx.send(true);
     let _ = webdav.await;
     let _ = idle.await;
+    let _ = maintain.await;
     let _ = stop_jobs.await;
     // Only now, with no stream left reading from it.
     engine.stop().await;

@@ -37,6 +37,15 @@ pub struct FileNode {
     pub etag: String,
     /// Where its bytes come from.
     pub file: SourceFile,
+    /// For an episode: the next one with a source, in library order (next in the season,
+    /// then the first of the next season; specials stand apart). Warmed up near the end.
+    pub next: Option<NextFile>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NextFile {
+    pub file: SourceFile,
+    pub size: u64,
 }
 
 #[derive(Debug)]
@@ -234,6 +243,7 @@ fn file_node(name: String, s: &ShareSource) -> FileNode {
         modified: UNIX_EPOCH + Duration::from_secs(s.created_at.max(0) as u64),
         etag: format!("{:x}-{:x}-{:x}", s.assignment_id, s.size, s.created_at),
         file: s.file.clone(),
+        next: None,
     }
 }
 
@@ -295,8 +305,22 @@ fn build(rows: ShareRows) -> Tree {
     for (name, (id, _)) in shows {
         show_names.insert(id, name);
     }
-    let episodes: Vec<ShareEpisode> = rows.episodes;
-    for e in episodes {
+    let mut episodes: Vec<ShareEpisode> = rows.episodes;
+    episodes.sort_by_key(|e| (e.show_id, e.season_number, e.episode_number, e.episode_id));
+    // Each episode's successor: the following row of the same show, specials (season 0)
+    // neither having one nor being one.
+    let nexts: Vec<Option<NextFile>> = (0..episodes.len())
+        .map(|i| {
+            let (e, n) = (&episodes[i], episodes.get(i + 1)?);
+            (n.show_id == e.show_id && e.season_number > 0 && n.season_number > 0).then(|| {
+                NextFile {
+                    file: n.source.file.clone(),
+                    size: n.source.size,
+                }
+            })
+        })
+        .collect();
+    for (e, next) in episodes.into_iter().zip(nexts) {
         let show = &show_names[&e.show_id];
         let prefix = format!(
             "{show} - S{:02}E{:02} - ",
@@ -313,7 +337,11 @@ fn build(rows: ShareRows) -> Tree {
         };
         let name = format!("{prefix}{episode_name}{ext}");
         let dir = format!("/{TV_SHOWS}/{show}/Season {:02}", e.season_number);
-        b.add(dir, file_node(name, &e.source), Item::Episode(e.episode_id));
+        let node = FileNode {
+            next,
+            ..file_node(name, &e.source)
+        };
+        b.add(dir, node, Item::Episode(e.episode_id));
     }
 
     freeze(b)

@@ -189,6 +189,7 @@ fn torrent() -> pb::Torrent {
         download_bps: 1000,
         upload_bps: 10,
         open_streams: 1,
+        disk_bytes: 50,
         used_by: vec![pb::UsedBy {
             item: item(pb::ItemKind::Episode, 8),
             share_path: "/TV Shows/X/Season 01/X - S01E02 - Two.mkv".into(),
@@ -240,6 +241,13 @@ fn samples() -> Vec<(&'static str, Value)> {
                     assigned: 1,
                     torrents: 1,
                     active_jobs: 1,
+                }),
+                playback: Some(pb::Playback {
+                    cache_used_bytes: 1,
+                    cache_max_bytes: 2,
+                    streams_opened: 3,
+                    streams_reused: 4,
+                    evictions: 5,
                 }),
             })),
         ),

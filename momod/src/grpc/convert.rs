@@ -258,6 +258,7 @@ pub fn torrent(t: TorrentView) -> pb::Torrent {
             upload_bps: s.upload_bps,
             open_streams: u32::try_from(s.open_streams).unwrap_or(u32::MAX),
             used_by,
+            disk_bytes: s.disk_bytes,
         },
         None => pb::Torrent {
             info_hash: t.info_hash.to_string(),

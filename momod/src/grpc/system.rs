@@ -27,6 +27,7 @@ pub struct SystemApi {
 impl SystemService for SystemApi {
     async fn status(&self, _: Request<StatusRequest>) -> Result<Response<StatusResponse>, Status> {
         let c = self.library.counts().await?;
+        let p = self.library.playback().await;
         Ok(Response::new(StatusResponse {
             version: env!("CARGO_PKG_VERSION").to_string(),
             uptime_seconds: self.started.elapsed().as_secs(),
@@ -41,6 +42,13 @@ impl SystemService for SystemApi {
                 assigned: c.assigned,
                 torrents: self.library.torrent_count() as u64,
                 active_jobs: self.jobs.active_count().await?,
+            }),
+            playback: Some(pb::Playback {
+                cache_used_bytes: p.cache_used,
+                cache_max_bytes: p.cache_max,
+                streams_opened: p.streams_opened,
+                streams_reused: p.streams_reused,
+                evictions: p.evictions,
             }),
         }))
     }

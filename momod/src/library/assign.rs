@@ -10,6 +10,7 @@ use super::model::{
 use super::pack::{self, is_playable};
 use crate::error::{Error, Result};
 use crate::jobs::JobCtx;
+use crate::stream::Target;
 use crate::torrent::{Inspected, Magnet, TorrentFile};
 
 impl Library {
@@ -63,9 +64,10 @@ impl Library {
         ));
         ctx.commit()?;
         self.engine.add(&magnet, &inspected, &[file.index]).await?;
-        let mut attached = self
-            .attach(vec![(item, torrent_source(&magnet, &file, &labels))])
-            .await?;
+        let source = torrent_source(&magnet, &file, &labels);
+        let target = Target::of(&source.file, source.size);
+        let mut attached = self.attach(vec![(item, source)]).await?;
+        self.streamer.prefetch_assigned(target.into_iter().collect());
         Ok(attached.remove(0))
     }
 
@@ -133,8 +135,13 @@ impl Library {
                         torrent_source(&magnet, &m.file, &labels),
                     )
                 })
+                .collect::<Vec<_>>();
+            let targets = sources
+                .iter()
+                .filter_map(|(_, s)| Target::of(&s.file, s.size))
                 .collect();
             let attached = self.attach(sources).await?;
+            self.streamer.prefetch_assigned(targets);
             for (m, a) in plan.matched.iter_mut().zip(attached) {
                 m.share_path = a.share_path;
             }

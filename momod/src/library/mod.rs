@@ -24,6 +24,7 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::store::Store;
+use crate::stream::Streamer;
 use crate::tmdb::Tmdb;
 use crate::torrent::Engine;
 use crate::vfs::Vfs;
@@ -36,6 +37,7 @@ pub struct Library {
     tmdb: Arc<Tmdb>,
     vfs: Arc<Vfs>,
     engine: Arc<Engine>,
+    streamer: Arc<Streamer>,
     /// Folders whose files may be assigned as local sources.
     local_roots: Vec<PathBuf>,
 }
@@ -46,6 +48,7 @@ impl Library {
         tmdb: Arc<Tmdb>,
         vfs: Arc<Vfs>,
         engine: Arc<Engine>,
+        streamer: Arc<Streamer>,
         local_roots: Vec<PathBuf>,
     ) -> Library {
         Library {
@@ -53,6 +56,7 @@ impl Library {
             tmdb,
             vfs,
             engine,
+            streamer,
             local_roots,
         }
     }

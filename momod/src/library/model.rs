@@ -313,6 +313,9 @@ pub enum TorrentState {
     Error,
     /// Only the library knows it (the engine lost it); the next read adds it again.
     Missing,
+    /// Removed from the disk cache to stay within `torrent.cache_max_mb`; the next read
+    /// adds it again from its kept `.torrent` and fetches what it needs.
+    Evicted,
 }
 
 impl TorrentState {
@@ -323,6 +326,7 @@ impl TorrentState {
             TorrentState::Paused => "paused",
             TorrentState::Error => "error",
             TorrentState::Missing => "missing",
+            TorrentState::Evicted => "evicted",
         }
     }
 }

@@ -21,10 +21,11 @@ impl Library {
         let mut out = Vec::new();
         for status in self.engine.list() {
             let used_by = users.remove(&status.info_hash).unwrap_or_default();
-            out.push(view(status.info_hash.clone(), Some(status), used_by));
+            out.push(view(status.info_hash.clone(), Some(status), false, used_by));
         }
         for (hash, used_by) in users {
-            out.push(view(hash, None, used_by));
+            let evicted = self.engine.is_evicted(&hash);
+            out.push(view(hash, None, evicted, used_by));
         }
         Ok(out)
     }
@@ -35,7 +36,8 @@ impl Library {
         if status.is_none() && used_by.is_empty() {
             return Err(no_torrent(hash));
         }
-        Ok(view(hash.clone(), status, used_by))
+        let evicted = status.is_none() && self.engine.is_evicted(hash);
+        Ok(view(hash.clone(), status, evicted, used_by))
     }
 
     pub async fn pause_torrent(&self, hash: &InfoHash) -> Result<TorrentView> {
@@ -79,6 +81,11 @@ impl Library {
         self.engine.count()
     }
 
+    /// The disk cache and the streams behind the share, for `status`.
+    pub async fn playback(&self) -> crate::stream::PlaybackStats {
+        self.streamer.stats().await
+    }
+
     /// Active torrent sources by torrent, each with where the item appears in the share.
     async fn torrent_users(&self) -> Result<BTreeMap<InfoHash, Vec<TorrentUser>>> {
         let sources = self.store.torrent_sources().await?;
@@ -98,6 +105,7 @@ impl Library {
 fn view(
     info_hash: InfoHash,
     engine: Option<TorrentStatus>,
+    evicted: bool,
     used_by: Vec<TorrentUser>,
 ) -> TorrentView {
     let state = match engine.as_ref().map(|s| s.state) {
@@ -105,6 +113,7 @@ fn view(
         Some(EngineState::Live) => TorrentState::Live,
         Some(EngineState::Paused) => TorrentState::Paused,
         Some(EngineState::Error) => TorrentState::Error,
+        None if evicted => TorrentState::Evicted,
         None => TorrentState::Missing,
     };
     TorrentView {

@@ -11,12 +11,19 @@
 //! - torrents persist in `<data_dir>/torrent-session` with fastresume (no re-hash on restart).
 //!   librqbit's persistence does not keep initial peers, so after a restart peers come from
 //!   trackers, DHT and local discovery; `x.pe` hints only help on the first add.
+//! - librqbit fetches, before anything else, the 32 MiB after every open stream's position
+//!   (hard-coded), whether or not anyone reads it. A stream parked at the end of its file
+//!   has an empty window: that is how an idle stream stops costing bandwidth (`Reader::park`).
+//! - librqbit cannot forget pieces of a torrent it holds, so the disk cache is trimmed by
+//!   evicting whole torrents (`evict`); their `.torrent` is kept in `<data_dir>/torrent-meta`
+//!   so the next read adds them back without waiting for metadata.
 pub mod magnet;
 
 use std::collections::{HashMap, HashSet};
 use std::io::SeekFrom;
 use std::net::{Ipv6Addr, SocketAddr};
-use std::path::Path;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -85,6 +92,8 @@ pub struct TorrentStatus {
     pub download_bps: u64,
     pub upload_bps: u64,
     pub open_streams: usize,
+    /// What its files take on disk (allocated blocks: the files are sparse).
+    pub disk_bytes: u64,
 }
 
 /// librqbit's `FileStream` is not exported; we hold it by its traits. `Sync` because
@@ -99,6 +108,7 @@ struct Activity {
     open_streams: usize,
 }
 
+
 pub struct Engine {
     session: Arc<Session>,
     metadata_timeout: Duration,
@@ -109,6 +119,12 @@ pub struct Engine {
     /// Serialises resuming and file selection (`prepare`).
     selecting: tokio::sync::Mutex<()>,
     activity: ActivityMap,
+    /// Files selected because someone read them (not the ones selected at add), so they
+    /// can be deselected when the reading stops.
+    read_selected: Mutex<HashSet<(String, usize)>>,
+    /// Where the `.torrent` of an evicted torrent waits for its next read.
+    meta_dir: PathBuf,
+    api: librqbit::Api,
     started: Instant,
 }
 
@@ -117,10 +133,11 @@ impl Engine {
     pub async fn start(config: &TorrentConfig, data_dir: &Path) -> anyhow::Result<Arc<Engine>> {
         let output = data_dir.join("torrents");
         let state = data_dir.join("torrent-session");
-        std::fs::create_dir_all(&output)
-            .with_context(|| format!("cannot create {}", output.display()))?;
-        std::fs::create_dir_all(&state)
-            .with_context(|| format!("cannot create {}", state.display()))?;
+        let meta_dir = data_dir.join("torrent-meta");
+        for dir in [&output, &state, &meta_dir] {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
         let options = SessionOptions {
             dht: config.dht.then(|| DhtSessionConfig {
                 persistence: Some(DhtPersistenceConfig {
@@ -160,6 +177,7 @@ impl Engine {
             )
         })?;
         let engine = Arc::new(Engine {
+            api: librqbit::Api::new(session.clone(), None),
             session,
             metadata_timeout: Duration::from_secs(config.metadata_timeout_s.max(1)),
             read_timeout: Duration::from_secs(config.read_timeout_s.max(1)),
@@ -168,6 +186,8 @@ impl Engine {
             streams: Arc::new(Semaphore::new(MAX_STREAMS)),
             selecting: tokio::sync::Mutex::new(()),
             activity: Arc::new(Mutex::new(HashMap::new())),
+            read_selected: Mutex::new(HashSet::new()),
+            meta_dir,
             started: Instant::now(),
         });
         info!(
@@ -272,8 +292,9 @@ impl Engine {
         self.session.get(id)
     }
 
-    /// Opens a stream on file `index` at `offset`, adding the torrent from `magnet` if the
-    /// engine lost it, resuming it if idle, and selecting the file so its pieces are fetched.
+    /// Opens a stream on file `index` at `offset`, adding the torrent back if the engine
+    /// lost it or evicted it, selecting the file so the peers keep serving it, and resuming
+    /// the torrent if idle. `deselect` undoes the selection when the reading is over.
     pub async fn open(
         &self,
         info_hash: &InfoHash,
@@ -283,20 +304,7 @@ impl Engine {
     ) -> Result<Reader> {
         let handle = match self.handle(info_hash) {
             Some(h) => h,
-            None => {
-                let magnet =
-                    Magnet::parse_stored(magnet).map_err(|e| Error::Internal(e.to_string()))?;
-                let options = AddTorrentOptions {
-                    only_files: Some(vec![index]),
-                    initial_peers: (!magnet.peers.is_empty()).then(|| magnet.peers.clone()),
-                    overwrite: true,
-                    ..Default::default()
-                };
-                self.add_with_timeout(AddTorrent::from_url(magnet.to_uri()), options)
-                    .await?
-                    .into_handle()
-                    .ok_or_else(|| Error::Internal("torrent was not added".into()))?
-            }
+            None => self.add_back(info_hash, magnet).await?,
         };
         let deadline = self.read_timeout;
         let within = |what: &'static str| {
@@ -317,6 +325,7 @@ impl Engine {
             .await
             .map_err(within("stream"))?
             .map_err(engine_error)?;
+        let len = stream.len();
         let mut stream: Stream = Box::new(stream);
         stream
             .seek(SeekFrom::Start(offset))
@@ -325,6 +334,9 @@ impl Engine {
         self.touch(info_hash.as_str(), 1);
         Ok(Reader {
             stream,
+            pos: offset,
+            parked: false,
+            len,
             _permit: permit,
             _activity: ActivityGuard {
                 hash: info_hash.as_str().to_string(),
@@ -334,9 +346,171 @@ impl Engine {
         })
     }
 
-    /// Resumes the torrent if paused and selects file `index`. Serialised: two opens doing
-    /// read-modify-write of the selection at once could drop each other's file, bringing
-    /// back librqbit's idle stalls for it; two unpauses at once would fail one read.
+    /// Adds a torrent the library refers to but the engine does not hold: from the
+    /// `.torrent` kept at eviction when there is one (no metadata wait), else the magnet.
+    async fn add_back(&self, info_hash: &InfoHash, magnet: &str) -> Result<Arc<ManagedTorrent>> {
+        let magnet = Magnet::parse_stored(magnet).map_err(|e| Error::Internal(e.to_string()))?;
+        let kept = self.meta_dir.join(format!("{}.torrent", info_hash.as_str()));
+        let add = match tokio::fs::read(&kept).await {
+            Ok(bytes) => AddTorrent::from_bytes(bytes),
+            Err(_) => AddTorrent::from_url(magnet.to_uri()),
+        };
+        let options = AddTorrentOptions {
+            only_files: Some(vec![]),
+            initial_peers: (!magnet.peers.is_empty()).then(|| magnet.peers.clone()),
+            trackers: (!magnet.trackers.is_empty()).then(|| magnet.trackers.clone()),
+            overwrite: true,
+            ..Default::default()
+        };
+        let handle = self
+            .add_with_timeout(add, options)
+            .await?
+            .into_handle()
+            .ok_or_else(|| Error::Internal("torrent was not added".into()))?;
+        info!(hash = %info_hash, "torrent added back for a read");
+        Ok(handle)
+    }
+
+    /// Whether bytes `range` of file `index` are all on disk (false when not held).
+    pub fn has_range(&self, info_hash: &InfoHash, index: usize, range: std::ops::Range<u64>) -> bool {
+        let Some(t) = self.handle(info_hash) else {
+            return false;
+        };
+        let Ok(Some(pieces)) = t.with_metadata(|m| {
+            let file = m.file_infos.get(index)?;
+            let piece = u64::from(m.lengths().default_piece_length());
+            let end = range.end.min(file.len);
+            if range.start >= end {
+                return Some(0..0);
+            }
+            let first = (file.offset_in_torrent + range.start) / piece;
+            let last = (file.offset_in_torrent + end - 1) / piece;
+            Some(first as usize..last as usize + 1)
+        }) else {
+            return false;
+        };
+        match self.api.api_dump_haves(TorrentIdOrHash::Id(t.id())) {
+            Ok((have, _)) => pieces.into_iter().all(|p| have.get(p).is_some_and(|b| *b)),
+            Err(_) => false,
+        }
+    }
+
+    /// The piece length and where file `index` starts in the torrent.
+    pub fn piece_layout(&self, info_hash: &InfoHash, index: usize) -> Option<(u64, u64)> {
+        let t = self.handle(info_hash)?;
+        t.with_metadata(|m| {
+            let file = m.file_infos.get(index)?;
+            Some((
+                u64::from(m.lengths().default_piece_length()),
+                file.offset_in_torrent,
+            ))
+        })
+        .ok()
+        .flatten()
+    }
+
+    /// With `start_paused`, pauses a torrent that was only woken for a prefetch, once no
+    /// stream is open on it.
+    pub async fn pause_if_unread(&self, info_hash: &InfoHash) {
+        let open = self
+            .activity
+            .lock()
+            .expect("activity lock")
+            .get(info_hash.as_str())
+            .map(|a| a.open_streams)
+            .unwrap_or(0);
+        if !self.start_paused || open > 0 {
+            return;
+        }
+        if let Some(t) = self.handle(info_hash)
+            && matches!(t.stats().state, TorrentStatsState::Live)
+            && let Err(e) = self.session.pause(&t).await
+        {
+            debug!(hash = %info_hash, "cannot pause after prefetch: {e:#}");
+        }
+    }
+
+    /// Stops selecting file `index` if it was selected for a read: what nobody reads is not
+    /// fetched. Its pieces stay on disk.
+    pub async fn deselect(&self, info_hash: &InfoHash, index: usize) {
+        let key = (info_hash.as_str().to_string(), index);
+        if !self.read_selected.lock().expect("selection lock").remove(&key) {
+            return;
+        }
+        let Some(t) = self.handle(info_hash) else {
+            return;
+        };
+        let _one_at_a_time = self.selecting.lock().await;
+        if let Some(current) = t.only_files() {
+            let selected: HashSet<usize> = current.into_iter().filter(|i| *i != index).collect();
+            match self.session.update_only_files(&t, &selected).await {
+                Ok(()) => debug!(hash = %info_hash, index, "file no longer read: deselected"),
+                Err(e) => debug!(hash = %info_hash, index, "cannot deselect: {e:#}"),
+            }
+        }
+    }
+
+    /// Bytes on disk per torrent (allocated blocks) and when each was last read. Reads
+    /// file metadata: call from a blocking thread.
+    pub fn disk_usage(&self) -> Vec<TorrentUsage> {
+        let all: Vec<Arc<ManagedTorrent>> = self
+            .session
+            .with_torrents(|all| all.map(|(_, t)| t.clone()).collect());
+        let activity = self.activity.lock().expect("activity lock");
+        all.iter()
+            .map(|t| {
+                let hash = InfoHash::from(t.info_hash());
+                let a = activity.get(hash.as_str());
+                TorrentUsage {
+                    disk_bytes: disk_bytes(t),
+                    open_streams: a.map(|a| a.open_streams).unwrap_or(0),
+                    last_read: a.and_then(|a| a.last_read),
+                    info_hash: hash,
+                }
+            })
+            .collect()
+    }
+
+    /// Removes a torrent nobody reads and its data to free the disk; its `.torrent` is kept
+    /// so the next read adds it back from the same swarm without a metadata wait. Refused
+    /// (false) while a stream is open on it.
+    pub async fn evict(&self, info_hash: &InfoHash) -> Result<bool> {
+        let Some(t) = self.handle(info_hash) else {
+            return Ok(false);
+        };
+        let open = self
+            .activity
+            .lock()
+            .expect("activity lock")
+            .get(info_hash.as_str())
+            .map(|a| a.open_streams)
+            .unwrap_or(0);
+        if open > 0 {
+            return Ok(false);
+        }
+        let bytes = t
+            .with_metadata(|m| m.torrent_bytes.clone())
+            .map_err(engine_error)?;
+        let kept = self.meta_dir.join(format!("{}.torrent", info_hash.as_str()));
+        tokio::fs::write(&kept, &bytes)
+            .await
+            .map_err(|e| Error::Internal(format!("cannot keep {}: {e}", kept.display())))?;
+        self.session
+            .delete(TorrentIdOrHash::Id(t.id()), true)
+            .await
+            .map_err(engine_error)?;
+        self.read_selected
+            .lock()
+            .expect("selection lock")
+            .retain(|(h, _)| h != info_hash.as_str());
+        Ok(true)
+    }
+
+    /// Selects file `index`, then resumes the torrent if paused. Selecting first matters:
+    /// a torrent resumed with nothing selected counts as finished, and librqbit drops or
+    /// idles its peers for seconds before a stream brings them back. Serialised: two opens
+    /// doing read-modify-write of the selection at once could drop each other's file, and
+    /// two unpauses at once would fail one read.
     async fn prepare(
         &self,
         handle: &Arc<ManagedTorrent>,
@@ -344,13 +518,6 @@ impl Engine {
         index: usize,
         deadline: Duration,
     ) -> Result<()> {
-        if handle.is_paused() {
-            let _one_at_a_time = self.selecting.lock().await;
-            if handle.is_paused() {
-                info!(hash = %info_hash, "resuming torrent for a read");
-                self.session.unpause(handle).await.map_err(engine_error)?;
-            }
-        }
         // Not under the lock: a torrent checking its files must not hold up the others.
         tokio::time::timeout(deadline, handle.wait_until_initialized())
             .await
@@ -371,7 +538,15 @@ impl Engine {
                     .update_only_files(handle, &selected)
                     .await
                     .map_err(engine_error)?;
+                self.read_selected
+                    .lock()
+                    .expect("selection lock")
+                    .insert((info_hash.as_str().to_string(), index));
             }
+        }
+        if handle.is_paused() {
+            info!(hash = %info_hash, "resuming torrent for a read");
+            self.session.unpause(handle).await.map_err(engine_error)?;
         }
         Ok(())
     }
@@ -466,6 +641,7 @@ impl Engine {
             .map(|a| a.open_streams)
             .unwrap_or(0);
         TorrentStatus {
+            disk_bytes: disk_bytes(t),
             name: t.name().unwrap_or_else(|| hash.to_string()),
             info_hash: hash,
             state,
@@ -503,6 +679,7 @@ impl Engine {
 
     /// Removes the torrent and the data it downloaded. Missing is not an error.
     pub async fn remove(&self, info_hash: &InfoHash) -> Result<bool> {
+        self.forget_kept(info_hash);
         let Some(t) = self.handle(info_hash) else {
             return Ok(false);
         };
@@ -517,6 +694,20 @@ impl Engine {
         Ok(true)
     }
 
+    /// Whether the torrent was evicted from the disk cache (and not added back since).
+    pub fn is_evicted(&self, info_hash: &InfoHash) -> bool {
+        self.handle(info_hash).is_none()
+            && self
+                .meta_dir
+                .join(format!("{}.torrent", info_hash.as_str()))
+                .exists()
+    }
+
+    /// Forgets an evicted torrent's kept `.torrent`.
+    fn forget_kept(&self, info_hash: &InfoHash) {
+        let _ = std::fs::remove_file(self.meta_dir.join(format!("{}.torrent", info_hash.as_str())));
+    }
+
     /// Torrents the engine holds.
     pub fn count(&self) -> usize {
         self.session.with_torrents(|t| t.count())
@@ -524,6 +715,29 @@ impl Engine {
 }
 
 type ActivityMap = Arc<Mutex<HashMap<String, Activity>>>;
+
+/// One torrent's share of the disk cache.
+#[derive(Debug, Clone)]
+pub struct TorrentUsage {
+    pub info_hash: InfoHash,
+    pub disk_bytes: u64,
+    pub open_streams: usize,
+    pub last_read: Option<Instant>,
+}
+
+/// Allocated bytes of a torrent's files (sparse: only what was downloaded counts).
+fn disk_bytes(t: &ManagedTorrent) -> u64 {
+    let folder = t.output_folder().to_path_buf();
+    t.with_metadata(|m| {
+        m.file_infos
+            .iter()
+            .filter(|f| !f.attrs.padding)
+            .filter_map(|f| std::fs::symlink_metadata(folder.join(&f.relative_filename)).ok())
+            .map(|meta| meta.blocks() * 512)
+            .sum()
+    })
+    .unwrap_or(0)
+}
 
 /// Marks the stream closed for idle detection when the reader goes away (a player that
 /// disconnects drops the response body, and with it this guard).
@@ -536,6 +750,10 @@ struct ActivityGuard {
 /// end is an error (never zeros).
 pub struct Reader {
     stream: Stream,
+    pos: u64,
+    /// Moved to the end of the file by `park`; the next read moves it back to `pos`.
+    parked: bool,
+    len: u64,
     _permit: OwnedSemaphorePermit,
     _activity: ActivityGuard,
     read_timeout: Duration,
@@ -544,6 +762,9 @@ pub struct Reader {
 impl Reader {
     /// Reads up to `max` bytes: at least one unless at the end of the file.
     pub async fn read(&mut self, max: usize) -> std::io::Result<Bytes> {
+        if self.parked {
+            self.seek(self.pos).await?;
+        }
         let mut buf = BytesMut::zeroed(max);
         let n = tokio::time::timeout(self.read_timeout, self.stream.read(&mut buf))
             .await
@@ -557,11 +778,48 @@ impl Reader {
                 )
             })??;
         buf.truncate(n);
+        self.pos += n as u64;
         Ok(buf.freeze())
     }
 
     pub async fn seek(&mut self, pos: u64) -> std::io::Result<()> {
-        self.stream.seek(SeekFrom::Start(pos)).await.map(|_| ())
+        self.stream.seek(SeekFrom::Start(pos)).await?;
+        self.pos = pos;
+        self.parked = false;
+        Ok(())
+    }
+
+    /// Where the next read starts.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Moves the stream to the end of its file, where its priority window is empty, so a
+    /// stream kept for reuse fetches nothing; `seek` brings it back. librqbit's seek only
+    /// sets a position (it completes at once), so this needs no await.
+    /// Moves the stream to `pos` at once (see `park`), e.g. a read-ahead window following
+    /// its reader.
+    pub fn place(&mut self, pos: u64) {
+        if std::pin::Pin::new(&mut self.stream)
+            .start_seek(SeekFrom::Start(pos))
+            .is_ok()
+        {
+            self.pos = pos;
+            self.parked = false;
+        }
+    }
+
+    pub fn park(&mut self) {
+        if std::pin::Pin::new(&mut self.stream)
+            .start_seek(SeekFrom::End(0))
+            .is_ok()
+        {
+            self.parked = true;
+        }
     }
 }
 

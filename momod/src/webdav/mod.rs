@@ -37,7 +37,7 @@ use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use crate::library::model::SourceFile;
-use crate::torrent::{Engine, Reader};
+use crate::stream::{PlayReader, Streamer};
 use crate::vfs::{FileNode, Node, Vfs};
 
 /// Bytes per `read_bytes` call: dav-server's 16 KiB default means 65,536 calls per GiB.
@@ -76,7 +76,7 @@ pub struct Limits {
 pub async fn serve(
     listener: TcpListener,
     vfs: Arc<Vfs>,
-    engine: Arc<Engine>,
+    streamer: Arc<Streamer>,
     credentials: Option<Credentials>,
     mut shutdown: watch::Receiver<bool>,
     limits: Limits,
@@ -84,7 +84,7 @@ pub async fn serve(
     let dav = DavHandler::builder()
         .filesystem(Box::new(LibraryFs {
             vfs: vfs.clone(),
-            engine,
+            streamer,
         }))
         .methods(DavMethodSet::HTTP_RO)
         // GET on a folder: a plain HTML index for browsers.
@@ -464,7 +464,7 @@ fn plain(status: StatusCode, body: &'static str) -> http::Result<Response<Body>>
 #[derive(Clone)]
 struct LibraryFs {
     vfs: Arc<Vfs>,
-    engine: Arc<Engine>,
+    streamer: Arc<Streamer>,
 }
 
 #[derive(Debug, Clone)]
@@ -558,7 +558,7 @@ impl DavFileSystem for LibraryFs {
                 return Err(FsError::Forbidden);
             }
             match self.node(path).await? {
-                Node::File(file) => open_source(file, &self.engine).await,
+                Node::File(file) => open_source(file, &self.streamer).await,
                 Node::Dir(_) => Err(FsError::Forbidden),
             }
         }
@@ -604,7 +604,7 @@ impl DavFileSystem for LibraryFs {
 /// HEAD opens files too.
 async fn open_source(
     file: Arc<FileNode>,
-    engine: &Arc<Engine>,
+    streamer: &Arc<Streamer>,
 ) -> Result<Box<dyn DavFile>, FsError> {
     let backing = match &file.file {
         SourceFile::Local { path } => {
@@ -641,7 +641,7 @@ async fn open_source(
             Backing::Local(handle)
         }
         SourceFile::Torrent { .. } => Backing::Torrent {
-            engine: engine.clone(),
+            streamer: streamer.clone(),
             reader: None,
         },
     };
@@ -656,10 +656,10 @@ async fn open_source(
 enum Backing {
     Local(tokio::fs::File),
     /// The stream opens on the first read, at the current position; dropping the file (the
-    /// player hung up) drops the stream.
+    /// response ended or the player hung up) hands the stream back for the next range.
     Torrent {
-        engine: Arc<Engine>,
-        reader: Option<Reader>,
+        streamer: Arc<Streamer>,
+        reader: Option<PlayReader>,
     },
 }
 
@@ -693,19 +693,10 @@ impl ShareFile {
                 buf.truncate(n);
                 Ok(buf.freeze())
             }
-            Backing::Torrent { engine, reader } => {
-                let SourceFile::Torrent {
-                    info_hash,
-                    magnet,
-                    index,
-                    ..
-                } = &self.node.file
-                else {
-                    return Err(FsError::GeneralFailure);
-                };
+            Backing::Torrent { streamer, reader } => {
                 if reader.is_none() {
-                    let opened = engine
-                        .open(info_hash, magnet, *index, self.pos)
+                    let opened = streamer
+                        .reader(&self.node, self.pos)
                         .await
                         .map_err(|e| {
                             warn!(file = %name, "cannot stream from the torrent: {e}");
