@@ -28,10 +28,16 @@ pub async fn status(channel: Channel, auth: Auth, format: Format) -> Result<(), 
             ("assigned", s.assigned.to_string()),
             ("torrents", s.torrents.to_string()),
             ("jobs", format!("{} queued or running", s.active_jobs)),
-            ("cache", cache(s.cache_used_bytes, s.cache_max_bytes, s.evictions)),
+            (
+                "cache",
+                cache(s.cache_used_bytes, s.cache_max_bytes, s.evictions),
+            ),
             (
                 "streams",
-                format!("{} opened, {} reads reused one", s.streams_opened, s.streams_reused),
+                format!(
+                    "{} opened, {} reads reused one",
+                    s.streams_opened, s.streams_reused
+                ),
             ),
         ])
     });
@@ -44,6 +50,9 @@ fn cache(used: u64, max: u64, evictions: u64) -> String {
     if max == 0 {
         format!("{used} on disk, unbounded (torrent.cache_max_mb = 0)")
     } else {
-        format!("{used} of {} ({evictions} evictions)", output::human_size(max))
+        format!(
+            "{used} of {} ({evictions} evictions)",
+            output::human_size(max)
+        )
     }
 }

@@ -388,7 +388,11 @@ impl Config {
             ("stream.head_mb", self.stream.head_mb, 0..=1024),
             ("stream.tail_mb", self.stream.tail_mb, 0..=1024),
             ("stream.readahead_s", self.stream.readahead_s, 1..=3600),
-            ("stream.readahead_max_mb", self.stream.readahead_max_mb, 32..=4096),
+            (
+                "stream.readahead_max_mb",
+                self.stream.readahead_max_mb,
+                32..=4096,
+            ),
             ("stream.reuse_idle_s", self.stream.reuse_idle_s, 0..=300),
             (
                 "torrent.cache_max_mb",

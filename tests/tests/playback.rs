@@ -35,7 +35,8 @@ fn cached_file(d: &Daemon, name: &str) -> PathBuf {
 
 /// Whether bytes `range` of the cached copy equal the original.
 fn cached(path: &Path, data: &[u8], range: std::ops::Range<usize>) -> bool {
-    std::fs::read(path).is_ok_and(|disk| disk.len() == data.len() && disk[range.clone()] == data[range])
+    std::fs::read(path)
+        .is_ok_and(|disk| disk.len() == data.len() && disk[range.clone()] == data[range])
 }
 
 fn torrent(d: &Daemon, seeded: &Seeded) -> Value {
@@ -66,7 +67,11 @@ fn the_first_open_fetches_head_and_tail_and_nothing_after_the_reader_leaves() {
     let id = add_movie(&d, "Probe");
     let path = assign(&d, "movie", &id, &seeded);
     let disk = cached_file(&d, "Probe.Movie.mkv");
-    assert_eq!(torrent(&d, &seeded)["progress_bytes"], 0, "nothing before a read");
+    assert_eq!(
+        torrent(&d, &seeded)["progress_bytes"],
+        0,
+        "nothing before a read"
+    );
 
     // A player's probe: ten bytes, then it hangs up.
     let (code, body, _) = curl_get(&d.webdav_addr(), &path, Some("0-9"), 30);
@@ -229,9 +234,16 @@ fn the_disk_budget_evicts_what_nobody_reads_and_evicted_data_reads_back() {
         assert_eq!((code, body == *data), (200, true), "movie {i}");
         // Once the reader's stream closes, the older movies are evicted down to the budget;
         // the one just read stays.
-        eventually(Duration::from_secs(20), "the cache goes back under budget", || {
-            d.ctl_json(&["status"])["cache_used_bytes"].as_u64().unwrap() <= budget
-        });
+        eventually(
+            Duration::from_secs(20),
+            "the cache goes back under budget",
+            || {
+                d.ctl_json(&["status"])["cache_used_bytes"]
+                    .as_u64()
+                    .unwrap()
+                    <= budget
+            },
+        );
         assert_ne!(torrent(&d, seeded)["state"], "evicted");
     }
     let (_, first, first_data) = &movies[0];
@@ -243,7 +255,14 @@ fn the_disk_budget_evicts_what_nobody_reads_and_evicted_data_reads_back() {
     assert_eq!(code, 206);
     assert!(body == first_data[1_000_000..4_000_000]);
     assert_ne!(torrent(&d, first)["state"], "evicted");
-    eventually(Duration::from_secs(20), "under budget after the re-read", || {
-        d.ctl_json(&["status"])["cache_used_bytes"].as_u64().unwrap() <= budget
-    });
+    eventually(
+        Duration::from_secs(20),
+        "under budget after the re-read",
+        || {
+            d.ctl_json(&["status"])["cache_used_bytes"]
+                .as_u64()
+                .unwrap()
+                <= budget
+        },
+    );
 }

@@ -46,7 +46,9 @@ fn a_movie_streams_from_the_swarm() {
     let release = movie_release(tmp.path());
     let seeder = Seeder::start(None);
     let seeded = seeder.seed(&release);
-    let d = Daemon::start(DaemonConfig::new());
+    // No prefetch after assign here: what is checked below is that PROPFIND and HEAD
+    // alone never wake the torrent.
+    let d = Daemon::start(DaemonConfig::new().env("MOMO_STREAM_PREFETCH_ON_ASSIGN", "false"));
     let addr = d.webdav_addr();
 
     // What the torrent holds, without adding it.

@@ -67,7 +67,8 @@ impl Library {
         let source = torrent_source(&magnet, &file, &labels);
         let target = Target::of(&source.file, source.size);
         let mut attached = self.attach(vec![(item, source)]).await?;
-        self.streamer.prefetch_assigned(target.into_iter().collect());
+        self.streamer
+            .prefetch_assigned(target.into_iter().collect());
         Ok(attached.remove(0))
     }
 

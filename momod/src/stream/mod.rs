@@ -252,12 +252,7 @@ impl Streamer {
             None => {
                 let r = self
                     .engine
-                    .open(
-                        &target.info_hash,
-                        &target.magnet,
-                        target.index,
-                        offset,
-                    )
+                    .open(&target.info_hash, &target.magnet, target.index, offset)
                     .await?;
                 self.counters.opened.fetch_add(1, Ordering::Relaxed);
                 r
@@ -277,7 +272,9 @@ impl Streamer {
         tokio::spawn(async move {
             for t in &targets {
                 match this.prefetch(t, Priority::Background).await {
-                    Ok(()) => info!(hash = %t.info_hash, index = t.index, "head and tail prefetched"),
+                    Ok(()) => {
+                        info!(hash = %t.info_hash, index = t.index, "head and tail prefetched")
+                    }
                     Err(e) => warn!(hash = %t.info_hash, index = t.index, "prefetch stopped: {e}"),
                 }
                 this.settle(t).await;
@@ -314,7 +311,12 @@ impl Streamer {
 
     /// Waits until `range` of the file is on disk, through a stream of its own whose
     /// priority window fetches it; a background fetch steps aside while a player waits.
-    async fn fetch(&self, t: &Target, range: std::ops::Range<u64>, priority: Priority) -> Result<()> {
+    async fn fetch(
+        &self,
+        t: &Target,
+        range: std::ops::Range<u64>,
+        priority: Priority,
+    ) -> Result<()> {
         if self.engine.has_range(&t.info_hash, t.index, range.clone()) {
             return Ok(());
         }
@@ -373,8 +375,10 @@ impl Streamer {
             };
             f.last_active = now;
             f.rate.add(n as u64, now);
-            let ahead = ((f.rate.per_s * self.settings.readahead.as_secs_f64()) as u64)
-                .clamp(READAHEAD_MIN, self.settings.readahead_max.max(READAHEAD_MIN));
+            let ahead = ((f.rate.per_s * self.settings.readahead.as_secs_f64()) as u64).clamp(
+                READAHEAD_MIN,
+                self.settings.readahead_max.max(READAHEAD_MIN),
+            );
             let want = ahead.saturating_sub(ENGINE_WINDOW).div_ceil(ENGINE_WINDOW) as usize;
             f.windows.truncate(want);
             for (k, w) in f.windows.iter_mut().enumerate() {
@@ -401,12 +405,9 @@ impl Streamer {
             let t = t.clone();
             tokio::spawn(async move {
                 // Placed roughly; the next read puts every window where it belongs.
-                let at = (pos + ENGINE_WINDOW * (want_windows - open_more + k + 1) as u64)
-                    .min(t.size);
-                let opened = this
-                    .engine
-                    .open(&t.info_hash, &t.magnet, t.index, at)
-                    .await;
+                let at =
+                    (pos + ENGINE_WINDOW * (want_windows - open_more + k + 1) as u64).min(t.size);
+                let opened = this.engine.open(&t.info_hash, &t.magnet, t.index, at).await;
                 let mut files = this.files.lock().expect("stream lock");
                 if let Some(f) = files.get_mut(&t.key()) {
                     f.windows_opening -= 1;

@@ -108,7 +108,6 @@ struct Activity {
     open_streams: usize,
 }
 
-
 pub struct Engine {
     session: Arc<Session>,
     metadata_timeout: Duration,
@@ -350,7 +349,9 @@ impl Engine {
     /// `.torrent` kept at eviction when there is one (no metadata wait), else the magnet.
     async fn add_back(&self, info_hash: &InfoHash, magnet: &str) -> Result<Arc<ManagedTorrent>> {
         let magnet = Magnet::parse_stored(magnet).map_err(|e| Error::Internal(e.to_string()))?;
-        let kept = self.meta_dir.join(format!("{}.torrent", info_hash.as_str()));
+        let kept = self
+            .meta_dir
+            .join(format!("{}.torrent", info_hash.as_str()));
         let add = match tokio::fs::read(&kept).await {
             Ok(bytes) => AddTorrent::from_bytes(bytes),
             Err(_) => AddTorrent::from_url(magnet.to_uri()),
@@ -372,7 +373,12 @@ impl Engine {
     }
 
     /// Whether bytes `range` of file `index` are all on disk (false when not held).
-    pub fn has_range(&self, info_hash: &InfoHash, index: usize, range: std::ops::Range<u64>) -> bool {
+    pub fn has_range(
+        &self,
+        info_hash: &InfoHash,
+        index: usize,
+        range: std::ops::Range<u64>,
+    ) -> bool {
         let Some(t) = self.handle(info_hash) else {
             return false;
         };
@@ -434,7 +440,12 @@ impl Engine {
     /// fetched. Its pieces stay on disk.
     pub async fn deselect(&self, info_hash: &InfoHash, index: usize) {
         let key = (info_hash.as_str().to_string(), index);
-        if !self.read_selected.lock().expect("selection lock").remove(&key) {
+        if !self
+            .read_selected
+            .lock()
+            .expect("selection lock")
+            .remove(&key)
+        {
             return;
         }
         let Some(t) = self.handle(info_hash) else {
@@ -491,7 +502,9 @@ impl Engine {
         let bytes = t
             .with_metadata(|m| m.torrent_bytes.clone())
             .map_err(engine_error)?;
-        let kept = self.meta_dir.join(format!("{}.torrent", info_hash.as_str()));
+        let kept = self
+            .meta_dir
+            .join(format!("{}.torrent", info_hash.as_str()));
         tokio::fs::write(&kept, &bytes)
             .await
             .map_err(|e| Error::Internal(format!("cannot keep {}: {e}", kept.display())))?;
@@ -705,7 +718,10 @@ impl Engine {
 
     /// Forgets an evicted torrent's kept `.torrent`.
     fn forget_kept(&self, info_hash: &InfoHash) {
-        let _ = std::fs::remove_file(self.meta_dir.join(format!("{}.torrent", info_hash.as_str())));
+        let _ = std::fs::remove_file(
+            self.meta_dir
+                .join(format!("{}.torrent", info_hash.as_str())),
+        );
     }
 
     /// Torrents the engine holds.

@@ -695,13 +695,10 @@ impl ShareFile {
             }
             Backing::Torrent { streamer, reader } => {
                 if reader.is_none() {
-                    let opened = streamer
-                        .reader(&self.node, self.pos)
-                        .await
-                        .map_err(|e| {
-                            warn!(file = %name, "cannot stream from the torrent: {e}");
-                            FsError::GeneralFailure
-                        })?;
+                    let opened = streamer.reader(&self.node, self.pos).await.map_err(|e| {
+                        warn!(file = %name, "cannot stream from the torrent: {e}");
+                        FsError::GeneralFailure
+                    })?;
                     *reader = Some(opened);
                 }
                 reader
