@@ -32,7 +32,8 @@ pub struct Status {
     pub cache_max_bytes: u64,
     pub streams_opened: u64,
     pub streams_reused: u64,
-    pub evictions: u64,
+    pub evicted_torrents: u64,
+    pub evicted_bytes: u64,
 }
 
 impl From<pb::StatusResponse> for Status {
@@ -56,7 +57,8 @@ impl From<pb::StatusResponse> for Status {
             cache_max_bytes: playback.cache_max_bytes,
             streams_opened: playback.streams_opened,
             streams_reused: playback.streams_reused,
-            evictions: playback.evictions,
+            evicted_torrents: playback.evicted_torrents,
+            evicted_bytes: playback.evicted_bytes,
         }
     }
 }

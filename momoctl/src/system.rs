@@ -30,7 +30,7 @@ pub async fn status(channel: Channel, auth: Auth, format: Format) -> Result<(), 
             ("jobs", format!("{} queued or running", s.active_jobs)),
             (
                 "cache",
-                cache(s.cache_used_bytes, s.cache_max_bytes, s.evictions),
+                cache(s.cache_used_bytes, s.cache_max_bytes, s.evicted_bytes),
             ),
             (
                 "streams",
@@ -44,15 +44,16 @@ pub async fn status(channel: Channel, auth: Auth, format: Format) -> Result<(), 
     Ok(())
 }
 
-/// "1.2 GiB of 4.0 GiB (3 evictions)" or "1.2 GiB, unbounded".
-fn cache(used: u64, max: u64, evictions: u64) -> String {
+/// "1.2 GiB of 4.0 GiB (3.1 GiB evicted since start)" or "1.2 GiB on disk, unbounded".
+fn cache(used: u64, max: u64, evicted: u64) -> String {
     let used = output::human_size(used);
     if max == 0 {
         format!("{used} on disk, unbounded (torrent.cache_max_mb = 0)")
     } else {
         format!(
-            "{used} of {} ({evictions} evictions)",
-            output::human_size(max)
+            "{used} of {} ({} evicted since start)",
+            output::human_size(max),
+            output::human_size(evicted)
         )
     }
 }

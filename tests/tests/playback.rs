@@ -248,7 +248,12 @@ fn the_disk_budget_evicts_what_nobody_reads_and_evicted_data_reads_back() {
     }
     let (_, first, first_data) = &movies[0];
     assert_eq!(torrent(&d, first)["state"], "evicted");
-    assert!(d.ctl_json(&["status"])["evictions"].as_u64().unwrap() >= 2);
+    assert!(
+        d.ctl_json(&["status"])["evicted_torrents"]
+            .as_u64()
+            .unwrap()
+            >= 2
+    );
 
     // An evicted movie plays again, byte for byte, fetched anew.
     let (code, body, _) = curl_get(&addr, &paths[0], Some("1000000-3999999"), 60);
@@ -265,4 +270,70 @@ fn the_disk_budget_evicts_what_nobody_reads_and_evicted_data_reads_back() {
                 <= budget
         },
     );
+}
+
+#[test]
+fn a_long_read_stays_near_the_budget_and_evicted_pieces_read_back() {
+    let tmp = TempDir::new().unwrap();
+    let file = tmp.path().join("Long.Movie.mkv");
+    let data = pattern(48 * MIB, 20);
+    write(&file, &data);
+    // 4 MiB/s: the read takes about 12 s, long enough for the budget to act during it.
+    let seeder = Seeder::start(Some(4 * MIB as u32));
+    let seeded = seeder.seed(&file);
+    let d = Daemon::start(
+        config()
+            .env("MOMO_TORRENT_CACHE_MAX_MB", "8")
+            .env("MOMO_STREAM_PREFETCH_ON_ASSIGN", "false")
+            .env("RUST_LOG", "info,momod::stream=debug"),
+    );
+    let id = add_movie(&d, "Long");
+    let path = assign(&d, "movie", &id, &seeded);
+    let addr = d.webdav_addr();
+
+    let reading = {
+        let (addr, path) = (addr.clone(), path.clone());
+        std::thread::spawn(move || curl_get(&addr, &path, None, 120))
+    };
+    let mut peak = 0;
+    while !reading.is_finished() {
+        let used = d.ctl_json(&["status"])["cache_used_bytes"]
+            .as_u64()
+            .unwrap();
+        peak = peak.max(used);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (code, body, _) = reading.join().unwrap();
+    assert_eq!(
+        (code, body == data),
+        (200, true),
+        "the whole file, byte for byte ({} bytes came)\n{}",
+        body.len(),
+        d.log()
+    );
+    // Without eviction all 48 MiB would be on disk at the end.
+    assert!(
+        peak < 24 * MIB as u64,
+        "peak disk use {peak} bytes for an 8 MiB budget"
+    );
+    let status = d.ctl_json(&["status"]);
+    assert!(
+        status["evicted_bytes"].as_u64().unwrap() >= 16 * MIB as u64,
+        "{status}"
+    );
+    assert_eq!(
+        torrent(&d, &seeded)["state"],
+        "live",
+        "pieces went, not the torrent"
+    );
+
+    // The start of the file was evicted long ago: it reads back, fetched again.
+    let disk = cached_file(&d, "Long.Movie.mkv");
+    assert!(
+        !cached(&disk, &data, 0..MIB),
+        "the first MiB is still on disk"
+    );
+    let (code, body, _) = curl_get(&addr, &path, Some("0-4194303"), 60);
+    assert_eq!(code, 206);
+    assert!(body == data[..4 * MIB], "evicted data came back different");
 }

@@ -48,7 +48,8 @@ impl SystemService for SystemApi {
                 cache_max_bytes: p.cache_max,
                 streams_opened: p.streams_opened,
                 streams_reused: p.streams_reused,
-                evictions: p.evictions,
+                evicted_torrents: p.evicted_torrents,
+                evicted_bytes: p.evicted_bytes,
             }),
         }))
     }

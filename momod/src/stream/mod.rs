@@ -19,8 +19,9 @@
 //!   park their streams whenever a player's read has waited more than `WAITING`.
 //! - **Next episode.** Once an episode is read past 70 %, the next one in library order
 //!   gets its head and tail fetched, even in another torrent.
-//! - **The disk budget.** With `torrent.cache_max_mb` set, torrents nobody reads are evicted,
-//!   least recently read first, whenever the torrents on disk exceed it (see `budget`).
+//! - **The disk budget.** With `torrent.cache_max_mb` set, torrents nobody reads and then
+//!   pieces nobody is reading are evicted whenever the torrents on disk exceed it (see
+//!   `budget`); a read that reaches evicted data heals the torrent and reads on.
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -48,6 +49,10 @@ const PARKED_PER_FILE: usize = 4;
 const TICK: Duration = Duration::from_secs(1);
 /// Read past this share of an episode, the next one is warmed up.
 const NEXT_AT: f64 = 0.7;
+/// A piece read this recently is not evicted (a player may read it again at once)...
+const READ_PROTECT: Duration = Duration::from_secs(2);
+/// ...nor one fetched this recently and not read yet: it is some reader's window.
+const FETCH_PROTECT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -174,7 +179,8 @@ impl Rate {
 struct Counters {
     opened: AtomicU64,
     reused: AtomicU64,
-    evicted: AtomicU64,
+    evicted_torrents: AtomicU64,
+    evicted_bytes: AtomicU64,
 }
 
 /// For `momoctl status`.
@@ -185,7 +191,9 @@ pub struct PlaybackStats {
     pub cache_max: u64,
     pub streams_opened: u64,
     pub streams_reused: u64,
-    pub evictions: u64,
+    pub evicted_torrents: u64,
+    /// Freed by evicting torrents and pieces.
+    pub evicted_bytes: u64,
 }
 
 pub struct Streamer {
@@ -220,6 +228,8 @@ impl Streamer {
             let f = files.entry(key.clone()).or_insert_with(FileState::new);
             f.active += 1;
             f.last_active = Instant::now();
+            let current = self.engine.torrent_id(&target.info_hash);
+            f.parked.retain(|(r, _)| Some(r.torrent_id()) == current);
             let reused = f
                 .parked
                 .iter()
@@ -323,7 +333,8 @@ impl Streamer {
         let mut reader = self
             .engine
             .open(&t.info_hash, &t.magnet, t.index, range.start)
-            .await?;
+            .await?
+            .unplayed();
         let (piece, file_offset) = self
             .engine
             .piece_layout(&t.info_hash, t.index)
@@ -498,29 +509,40 @@ impl Streamer {
         self.files.lock().expect("stream lock").clear();
     }
 
-    /// Evicts torrents nobody reads, least recently read first, until the torrents on disk
-    /// fit `cache_max`. A torrent being read is never evicted, so one file larger than the
-    /// budget can take the disk over it while it is played (librqbit cannot drop pieces of
-    /// a torrent it holds).
+    /// Keeps the torrents on disk within `cache_max`. Near it (80 %), files stop being
+    /// selected, so only what streams ask for is fetched. Over it, down to a little under
+    /// (so it is not crossed again at once): first whole torrents nobody has open, least
+    /// recently read first; then single pieces, the least recently read first, then
+    /// those never read, oldest first. Pieces just read (`READ_PROTECT`) and pieces fetched
+    /// but not read yet (`FETCH_PROTECT`) stay: that is what readers are on and what was
+    /// fetched for them.
     async fn budget(&self) {
+        let max = self.settings.cache_max;
         let engine = self.engine.clone();
         let Ok(mut usage) = tokio::task::spawn_blocking(move || engine.disk_usage()).await else {
             return;
         };
         let mut total: u64 = usage.iter().map(|u| u.disk_bytes).sum();
-        if total <= self.settings.cache_max {
+        self.engine.set_frugal(total > max / 10 * 8).await;
+        if total <= max {
             return;
         }
+        let target = max - (max / 20).min(64 * MIB);
         usage.retain(|u| u.open_streams == 0 && u.disk_bytes > 0);
         usage.sort_by_key(|u| u.last_read);
         for u in usage {
-            if total <= self.settings.cache_max {
-                break;
+            if total <= target {
+                return;
             }
             match self.engine.evict(&u.info_hash).await {
                 Ok(true) => {
                     total = total.saturating_sub(u.disk_bytes);
-                    self.counters.evicted.fetch_add(1, Ordering::Relaxed);
+                    self.counters
+                        .evicted_torrents
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.counters
+                        .evicted_bytes
+                        .fetch_add(u.disk_bytes, Ordering::Relaxed);
                     info!(
                         hash = %u.info_hash,
                         freed_mb = u.disk_bytes / MIB,
@@ -534,6 +556,62 @@ impl Streamer {
                 Err(e) => warn!(hash = %u.info_hash, "cannot evict: {e}"),
             }
         }
+        let engine = self.engine.clone();
+        let Ok(mut pieces) = tokio::task::spawn_blocking(move || engine.piece_candidates()).await
+        else {
+            return;
+        };
+        let (read_protect, fetch_protect) = (
+            READ_PROTECT.as_secs() as u32,
+            FETCH_PROTECT.as_secs() as u32,
+        );
+        pieces.retain(|p| match p.read_age {
+            Some(age) => age >= read_protect,
+            None => p.write_age.is_none_or(|age| age >= fetch_protect),
+        });
+        // Read ones by how long ago (oldest first), then unread ones by how long ago they
+        // were written.
+        pieces.sort_by_key(|p| match p.read_age {
+            Some(age) => (0, std::cmp::Reverse(age)),
+            None => (1, std::cmp::Reverse(p.write_age.unwrap_or(u32::MAX))),
+        });
+        let mut chosen: HashMap<InfoHash, (Vec<usize>, u64)> = HashMap::new();
+        let mut freed = 0;
+        for p in pieces {
+            if total.saturating_sub(freed) <= target {
+                break;
+            }
+            freed += p.bytes;
+            let entry = chosen.entry(p.info_hash).or_default();
+            entry.0.push(p.piece);
+            entry.1 += p.bytes;
+        }
+        for (hash, (list, bytes)) in chosen {
+            match self.engine.evict_pieces(&hash, &list) {
+                Ok(()) => {
+                    self.counters
+                        .evicted_bytes
+                        .fetch_add(bytes, Ordering::Relaxed);
+                    debug!(%hash, pieces = list.len(), "pieces evicted from the disk cache");
+                }
+                Err(e) => warn!(%hash, "cannot evict pieces: {e}"),
+            }
+        }
+    }
+
+    /// After a read failed on an evicted piece, or on a torrent that was added back since
+    /// the reader opened: heals the torrent if it needs it and forgets the streams kept
+    /// on it (they read the old one).
+    async fn recover(&self, t: &Target) -> Result<()> {
+        self.engine.heal(&t.info_hash, &t.magnet).await?;
+        let mut files = self.files.lock().expect("stream lock");
+        for ((hash, _), f) in files.iter_mut() {
+            if *hash == t.info_hash {
+                f.parked.clear();
+                f.windows.clear();
+            }
+        }
+        Ok(())
     }
 
     /// The disk cache against its budget, and how streams were served.
@@ -549,7 +627,8 @@ impl Streamer {
             cache_max: self.settings.cache_max,
             streams_opened: self.counters.opened.load(Ordering::Relaxed),
             streams_reused: self.counters.reused.load(Ordering::Relaxed),
-            evictions: self.counters.evicted.load(Ordering::Relaxed),
+            evicted_torrents: self.counters.evicted_torrents.load(Ordering::Relaxed),
+            evicted_bytes: self.counters.evicted_bytes.load(Ordering::Relaxed),
         }
     }
 }
@@ -577,7 +656,43 @@ pub struct PlayReader {
 }
 
 impl PlayReader {
+    /// Reads up to `max` bytes. A read that reached evicted data, or a torrent added back
+    /// under it, heals the torrent and is tried once more on a new stream.
     pub async fn read(&mut self, max: usize) -> std::io::Result<Bytes> {
+        match self.read_once(max).await {
+            Err(e) if self.stale(&e) => {
+                let pos = self.inner.as_ref().map(|r| r.position()).unwrap_or(0);
+                debug!(hash = %self.target.info_hash, pos, "reopening after: {e}");
+                self.inner = None;
+                let t = &self.target;
+                self.streamer
+                    .recover(t)
+                    .await
+                    .map_err(std::io::Error::other)?;
+                let reader = self
+                    .streamer
+                    .engine
+                    .open(&t.info_hash, &t.magnet, t.index, pos)
+                    .await
+                    .map_err(std::io::Error::other)?;
+                self.inner = Some(reader);
+                self.failed = false;
+                self.read_once(max).await
+            }
+            r => r,
+        }
+    }
+
+    /// Whether a failed read failed because its stream outlived its data.
+    fn stale(&self, e: &std::io::Error) -> bool {
+        let Some(reader) = &self.inner else {
+            return false;
+        };
+        e.to_string().contains(crate::torrent::cache::EVICTED)
+            || self.streamer.engine.torrent_id(&self.target.info_hash) != Some(reader.torrent_id())
+    }
+
+    async fn read_once(&mut self, max: usize) -> std::io::Result<Bytes> {
         let reader = self.inner.as_mut().expect("opened");
         let result = {
             let read = reader.read(max);

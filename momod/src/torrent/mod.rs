@@ -14,9 +14,12 @@
 //! - librqbit fetches, before anything else, the 32 MiB after every open stream's position
 //!   (hard-coded), whether or not anyone reads it. A stream parked at the end of its file
 //!   has an empty window: that is how an idle stream stops costing bandwidth (`Reader::park`).
-//! - librqbit cannot forget pieces of a torrent it holds, so the disk cache is trimmed by
-//!   evicting whole torrents (`evict`); their `.torrent` is kept in `<data_dir>/torrent-meta`
-//!   so the next read adds them back without waiting for metadata.
+//! - librqbit cannot forget pieces of a torrent it holds. The disk cache evicts whole
+//!   torrents nobody reads (`evict`; their `.torrent` is kept in `<data_dir>/torrent-meta`
+//!   so the next read adds them back without waiting for metadata), and single pieces under
+//!   a storage of our own (`cache.rs`): a read of an evicted piece fails, and `heal` makes
+//!   librqbit check the files again so it fetches what is gone.
+pub mod cache;
 pub mod magnet;
 
 use std::collections::{HashMap, HashSet};
@@ -24,6 +27,7 @@ use std::io::SeekFrom;
 use std::net::{Ipv6Addr, SocketAddr};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -123,6 +127,11 @@ pub struct Engine {
     read_selected: Mutex<HashSet<(String, usize)>>,
     /// Where the `.torrent` of an evicted torrent waits for its next read.
     meta_dir: PathBuf,
+    pieces: Arc<cache::Registry>,
+    /// Serialises heals (a torrent removed and added back).
+    healing: tokio::sync::Mutex<()>,
+    /// Near the disk budget, files are not selected: only what streams ask for is fetched.
+    frugal: AtomicBool,
     api: librqbit::Api,
     started: Instant,
 }
@@ -137,6 +146,7 @@ impl Engine {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
+        let pieces = cache::Registry::new(meta_dir.clone());
         let options = SessionOptions {
             dht: config.dht.then(|| DhtSessionConfig {
                 persistence: Some(DhtPersistenceConfig {
@@ -166,6 +176,9 @@ impl Engine {
             disable_trackers: !config.trackers,
             disable_local_service_discovery: !config.local_discovery,
             runtime_worker_threads: Some(WORKER_PERMITS),
+            default_storage_factory: Some(librqbit::storage::StorageFactoryExt::boxed(
+                cache::CacheStorageFactory::new(pieces.clone()),
+            )),
             client_name_and_version: Some(format!("momoshtrem {}", env!("CARGO_PKG_VERSION"))),
             ..Default::default()
         };
@@ -187,6 +200,9 @@ impl Engine {
             activity: Arc::new(Mutex::new(HashMap::new())),
             read_selected: Mutex::new(HashSet::new()),
             meta_dir,
+            pieces,
+            healing: tokio::sync::Mutex::new(()),
+            frugal: AtomicBool::new(false),
             started: Instant::now(),
         });
         info!(
@@ -244,17 +260,14 @@ impl Engine {
         if self.handle(&magnet.info_hash).is_some() {
             return Ok(());
         }
+        let selected = if self.start_paused {
+            vec![]
+        } else {
+            files.to_vec()
+        };
         let options = AddTorrentOptions {
             paused: self.start_paused,
-            only_files: Some(if self.start_paused {
-                vec![]
-            } else {
-                files.to_vec()
-            }),
-            initial_peers: (!magnet.peers.is_empty()).then(|| magnet.peers.clone()),
-            trackers: (!magnet.trackers.is_empty()).then(|| magnet.trackers.clone()),
-            overwrite: true,
-            ..Default::default()
+            ..add_options(magnet, selected)
         };
         self.add_with_timeout(
             AddTorrent::from_bytes(inspected.torrent_bytes.clone()),
@@ -332,6 +345,9 @@ impl Engine {
             .map_err(|e| Error::Internal(format!("seek in torrent stream: {e}")))?;
         self.touch(info_hash.as_str(), 1);
         Ok(Reader {
+            played: self.pieces.get(info_hash.as_str()),
+            index,
+            torrent_id: handle.id(),
             stream,
             pos: offset,
             parked: false,
@@ -348,23 +364,13 @@ impl Engine {
     /// Adds a torrent the library refers to but the engine does not hold: from the
     /// `.torrent` kept at eviction when there is one (no metadata wait), else the magnet.
     async fn add_back(&self, info_hash: &InfoHash, magnet: &str) -> Result<Arc<ManagedTorrent>> {
-        let magnet = Magnet::parse_stored(magnet).map_err(|e| Error::Internal(e.to_string()))?;
-        let kept = self
-            .meta_dir
-            .join(format!("{}.torrent", info_hash.as_str()));
-        let add = match tokio::fs::read(&kept).await {
+        let magnet = stored(magnet)?;
+        let add = match tokio::fs::read(self.kept(info_hash)).await {
             Ok(bytes) => AddTorrent::from_bytes(bytes),
             Err(_) => AddTorrent::from_url(magnet.to_uri()),
         };
-        let options = AddTorrentOptions {
-            only_files: Some(vec![]),
-            initial_peers: (!magnet.peers.is_empty()).then(|| magnet.peers.clone()),
-            trackers: (!magnet.trackers.is_empty()).then(|| magnet.trackers.clone()),
-            overwrite: true,
-            ..Default::default()
-        };
         let handle = self
-            .add_with_timeout(add, options)
+            .add_with_timeout(add, add_options(&magnet, vec![]))
             .await?
             .into_handle()
             .ok_or_else(|| Error::Internal("torrent was not added".into()))?;
@@ -399,6 +405,142 @@ impl Engine {
             Ok((have, _)) => pieces.into_iter().all(|p| have.get(p).is_some_and(|b| *b)),
             Err(_) => false,
         }
+    }
+
+    /// librqbit's id for the torrent now (it changes when a heal adds it back).
+    pub fn torrent_id(&self, info_hash: &InfoHash) -> Option<usize> {
+        self.handle(info_hash).map(|t| t.id())
+    }
+
+    /// Near the disk budget: stop selecting files (and deselect those selected for reads),
+    /// so nothing is fetched beyond the streams' windows. Off again below it.
+    pub async fn set_frugal(&self, on: bool) {
+        if self.frugal.swap(on, Ordering::Relaxed) == on || !on {
+            return;
+        }
+        info!("disk cache near its budget: fetching only what streams ask for");
+        let selected: Vec<(String, usize)> = self
+            .read_selected
+            .lock()
+            .expect("selection lock")
+            .iter()
+            .cloned()
+            .collect();
+        for (hash, index) in selected {
+            if let Ok(hash) = InfoHash::parse(&hash) {
+                self.deselect(&hash, index).await;
+            }
+        }
+    }
+
+    /// Pieces on disk that could be evicted, with how long ago they were read and written.
+    pub fn piece_candidates(&self) -> Vec<PieceCandidate> {
+        let all: Vec<Arc<ManagedTorrent>> = self
+            .session
+            .with_torrents(|all| all.map(|(_, t)| t.clone()).collect());
+        let mut out = Vec::new();
+        for t in all {
+            let hash = InfoHash::from(t.info_hash());
+            let Some(pieces) = self.pieces.get(hash.as_str()) else {
+                continue;
+            };
+            let Ok((have, _)) = self.api.api_dump_haves(TorrentIdOrHash::Id(t.id())) else {
+                continue;
+            };
+            for piece in have.iter_ones().filter(|p| !pieces.is_evicted(*p)) {
+                let (read_age, write_age) = pieces.ages(piece);
+                out.push(PieceCandidate {
+                    info_hash: hash.clone(),
+                    piece,
+                    bytes: pieces.piece_len(),
+                    read_age,
+                    write_age,
+                });
+            }
+        }
+        out
+    }
+
+    /// Frees the disk under `pieces` of a torrent; the next read of one heals the torrent.
+    pub fn evict_pieces(&self, info_hash: &InfoHash, pieces: &[usize]) -> Result<()> {
+        let t = self
+            .handle(info_hash)
+            .ok_or_else(|| not_managed(info_hash))?;
+        let state = self
+            .pieces
+            .get(info_hash.as_str())
+            .ok_or_else(|| not_managed(info_hash))?;
+        let folder = t.output_folder().to_path_buf();
+        let files: Vec<(PathBuf, u64, u64)> = t
+            .with_metadata(|m| {
+                m.file_infos
+                    .iter()
+                    .filter(|f| !f.attrs.padding)
+                    .map(|f| {
+                        (
+                            folder.join(&f.relative_filename),
+                            f.offset_in_torrent,
+                            f.len,
+                        )
+                    })
+                    .collect()
+            })
+            .map_err(engine_error)?;
+        let piece_len = state.piece_len();
+        let mut failed = None;
+        state.evict(pieces, || {
+            for &p in pieces {
+                let (start, end) = (p as u64 * piece_len, (p as u64 + 1) * piece_len);
+                for (path, offset, len) in &files {
+                    let (from, to) = (start.max(*offset), end.min(offset + len));
+                    if from < to
+                        && let Err(e) = cache::punch(path, from - offset, to - offset)
+                    {
+                        failed = Some(format!("{}: {e}", path.display()));
+                    }
+                }
+            }
+        });
+        self.pieces
+            .save(info_hash.as_str())
+            .map_err(|e| Error::Internal(format!("cannot record evicted pieces: {e}")))?;
+        match failed {
+            Some(e) => Err(Error::Internal(format!("cannot free disk space: {e}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Makes librqbit fetch evicted pieces again: removes the torrent from the session
+    /// (keeping its files) and adds it back from its `.torrent`, so it checks the files,
+    /// finds the holes and wants those pieces. Streams open on it end; readers reopen.
+    pub async fn heal(&self, info_hash: &InfoHash, magnet: &str) -> Result<()> {
+        let _one_at_a_time = self.healing.lock().await;
+        let Some(t) = self.handle(info_hash) else {
+            return Ok(());
+        };
+        if !self
+            .pieces
+            .get(info_hash.as_str())
+            .is_some_and(|p| p.any_evicted())
+        {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let magnet = stored(magnet)?;
+        let bytes = t
+            .with_metadata(|m| m.torrent_bytes.clone())
+            .map_err(engine_error)?;
+        let selected = t.only_files().unwrap_or_default();
+        self.session
+            .delete(TorrentIdOrHash::Id(t.id()), false)
+            .await
+            .map_err(engine_error)?;
+        self.pieces.forget(info_hash.as_str());
+        let options = add_options(&magnet, selected);
+        self.add_with_timeout(AddTorrent::from_bytes(bytes), options)
+            .await?;
+        info!(hash = %info_hash, took = ?started.elapsed(), "torrent checked again to fetch evicted pieces");
+        Ok(())
     }
 
     /// The piece length and where file `index` starts in the torrent.
@@ -502,9 +644,7 @@ impl Engine {
         let bytes = t
             .with_metadata(|m| m.torrent_bytes.clone())
             .map_err(engine_error)?;
-        let kept = self
-            .meta_dir
-            .join(format!("{}.torrent", info_hash.as_str()));
+        let kept = self.kept(info_hash);
         tokio::fs::write(&kept, &bytes)
             .await
             .map_err(|e| Error::Internal(format!("cannot keep {}: {e}", kept.display())))?;
@@ -516,6 +656,7 @@ impl Engine {
             .lock()
             .expect("selection lock")
             .retain(|(h, _)| h != info_hash.as_str());
+        self.pieces.forget(info_hash.as_str());
         Ok(true)
     }
 
@@ -543,7 +684,9 @@ impl Engine {
             .map_err(engine_error)?;
         let _one_at_a_time = self.selecting.lock().await;
         // None means every file is selected already.
-        if let Some(current) = handle.only_files() {
+        if let Some(current) = handle.only_files()
+            && !self.frugal.load(Ordering::Relaxed)
+        {
             let mut selected: HashSet<usize> = current.into_iter().collect();
             if selected.insert(index) {
                 // An unselected file idles the peers between requests (5–30 s stalls).
@@ -693,6 +836,7 @@ impl Engine {
     /// Removes the torrent and the data it downloaded. Missing is not an error.
     pub async fn remove(&self, info_hash: &InfoHash) -> Result<bool> {
         self.forget_kept(info_hash);
+        self.pieces.forget(info_hash.as_str());
         let Some(t) = self.handle(info_hash) else {
             return Ok(false);
         };
@@ -709,19 +853,18 @@ impl Engine {
 
     /// Whether the torrent was evicted from the disk cache (and not added back since).
     pub fn is_evicted(&self, info_hash: &InfoHash) -> bool {
-        self.handle(info_hash).is_none()
-            && self
-                .meta_dir
-                .join(format!("{}.torrent", info_hash.as_str()))
-                .exists()
+        self.handle(info_hash).is_none() && self.kept(info_hash).exists()
+    }
+
+    /// Where an evicted torrent's `.torrent` is kept.
+    fn kept(&self, info_hash: &InfoHash) -> PathBuf {
+        self.meta_dir
+            .join(format!("{}.torrent", info_hash.as_str()))
     }
 
     /// Forgets an evicted torrent's kept `.torrent`.
     fn forget_kept(&self, info_hash: &InfoHash) {
-        let _ = std::fs::remove_file(
-            self.meta_dir
-                .join(format!("{}.torrent", info_hash.as_str())),
-        );
+        let _ = std::fs::remove_file(self.kept(info_hash));
     }
 
     /// Torrents the engine holds.
@@ -731,6 +874,17 @@ impl Engine {
 }
 
 type ActivityMap = Arc<Mutex<HashMap<String, Activity>>>;
+
+/// A piece on disk the budget may evict.
+#[derive(Debug, Clone)]
+pub struct PieceCandidate {
+    pub info_hash: InfoHash,
+    pub piece: usize,
+    pub bytes: u64,
+    /// Seconds since it was last read / written; `None` for never.
+    pub read_age: Option<u32>,
+    pub write_age: Option<u32>,
+}
 
 /// One torrent's share of the disk cache.
 #[derive(Debug, Clone)]
@@ -765,6 +919,12 @@ struct ActivityGuard {
 /// A positioned stream on one file: every read has a deadline, and a short read before the
 /// end is an error (never zeros).
 pub struct Reader {
+    /// Where a player's reads are recorded, for the disk budget's least-recently-played
+    /// order; `None` for streams that only fetch (`unplayed`).
+    played: Option<Arc<cache::Pieces>>,
+    index: usize,
+    /// librqbit's id of the torrent it reads: a heal or an eviction gives it a new one.
+    torrent_id: usize,
     stream: Stream,
     pos: u64,
     /// Moved to the end of the file by `park`; the next read moves it back to `pos`.
@@ -794,6 +954,9 @@ impl Reader {
                 )
             })??;
         buf.truncate(n);
+        if let Some(pieces) = &self.played {
+            pieces.played(self.index, self.pos, n);
+        }
         self.pos += n as u64;
         Ok(buf.freeze())
     }
@@ -803,6 +966,17 @@ impl Reader {
         self.pos = pos;
         self.parked = false;
         Ok(())
+    }
+
+    pub fn torrent_id(&self) -> usize {
+        self.torrent_id
+    }
+
+    /// A stream whose reads are not a player's (a prefetch): what it fetches counts as not
+    /// played yet.
+    pub fn unplayed(mut self) -> Reader {
+        self.played = None;
+        self
     }
 
     /// Where the next read starts.
@@ -874,6 +1048,24 @@ fn list_files(files: impl Iterator<Item = (String, u64, bool)>) -> Vec<TorrentFi
         .filter(|(_, (_, _, padding))| !padding)
         .map(|(index, (path, size, _))| TorrentFile { index, path, size })
         .collect()
+}
+
+/// Adding a torrent for real: `only_files` selected, the magnet's peer hints and trackers
+/// (librqbit ignores `x.pe`, and a `.torrent` added from bytes would lack the magnet's
+/// trackers), existing data reused.
+fn add_options(magnet: &Magnet, only_files: Vec<usize>) -> AddTorrentOptions {
+    AddTorrentOptions {
+        only_files: Some(only_files),
+        initial_peers: (!magnet.peers.is_empty()).then(|| magnet.peers.clone()),
+        trackers: (!magnet.trackers.is_empty()).then(|| magnet.trackers.clone()),
+        overwrite: true,
+        ..Default::default()
+    }
+}
+
+/// A magnet as the library stored it (checked when it was assigned).
+fn stored(magnet: &str) -> Result<Magnet> {
+    Magnet::parse_stored(magnet).map_err(|e| Error::Internal(e.to_string()))
 }
 
 fn not_managed(hash: &InfoHash) -> Error {
