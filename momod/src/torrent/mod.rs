@@ -130,6 +130,10 @@ pub struct Engine {
     pieces: Arc<cache::Registry>,
     /// Serialises heals (a torrent removed and added back).
     healing: tokio::sync::Mutex<()>,
+    /// Counts heals, and the librqbit ids they removed, so streams on a removed torrent
+    /// stop waiting.
+    heals: watch::Sender<u64>,
+    healed: Arc<Mutex<HashSet<usize>>>,
     /// Near the disk budget, files are not selected: only what streams ask for is fetched.
     frugal: AtomicBool,
     api: librqbit::Api,
@@ -202,6 +206,8 @@ impl Engine {
             meta_dir,
             pieces,
             healing: tokio::sync::Mutex::new(()),
+            heals: watch::Sender::new(0),
+            healed: Arc::new(Mutex::new(HashSet::new())),
             frugal: AtomicBool::new(false),
             started: Instant::now(),
         });
@@ -348,6 +354,8 @@ impl Engine {
             played: self.pieces.get(info_hash.as_str()),
             index,
             torrent_id: handle.id(),
+            heals: self.heals.subscribe(),
+            healed: self.healed.clone(),
             stream,
             pos: offset,
             parked: false,
@@ -535,6 +543,8 @@ impl Engine {
             .delete(TorrentIdOrHash::Id(t.id()), false)
             .await
             .map_err(engine_error)?;
+        self.healed.lock().expect("healed lock").insert(t.id());
+        self.heals.send_modify(|n| *n += 1);
         self.pieces.forget(info_hash.as_str());
         let options = add_options(&magnet, selected);
         self.add_with_timeout(AddTorrent::from_bytes(bytes), options)
@@ -925,6 +935,9 @@ pub struct Reader {
     index: usize,
     /// librqbit's id of the torrent it reads: a heal or an eviction gives it a new one.
     torrent_id: usize,
+    /// Moves on every heal; `healed` says which torrents (librqbit ids) went.
+    heals: watch::Receiver<u64>,
+    healed: Arc<Mutex<HashSet<usize>>>,
     stream: Stream,
     pos: u64,
     /// Moved to the end of the file by `park`; the next read moves it back to `pos`.
@@ -942,17 +955,30 @@ impl Reader {
             self.seek(self.pos).await?;
         }
         let mut buf = BytesMut::zeroed(max);
-        let n = tokio::time::timeout(self.read_timeout, self.stream.read(&mut buf))
-            .await
-            .map_err(|_| {
-                std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!(
-                        "no data from the swarm within {} s (torrent.read_timeout_s)",
-                        self.read_timeout.as_secs()
-                    ),
-                )
-            })??;
+        let deadline = self.read_timeout;
+        let read = tokio::time::timeout(deadline, self.stream.read(&mut buf));
+        tokio::pin!(read);
+        // A heal removes the torrent under us: a read waiting for a piece of the old one
+        // would never be woken.
+        let n = loop {
+            tokio::select! {
+                r = &mut read => break r.map_err(|_| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!(
+                            "no data from the swarm within {} s (torrent.read_timeout_s)",
+                            deadline.as_secs()
+                        ),
+                    )
+                })??,
+                changed = self.heals.changed() => {
+                    let gone = self.healed.lock().expect("healed lock").contains(&self.torrent_id);
+                    if gone || changed.is_err() {
+                        return Err(std::io::Error::other("the torrent was added back; open it again"));
+                    }
+                }
+            }
+        };
         buf.truncate(n);
         if let Some(pieces) = &self.played {
             pieces.played(self.index, self.pos, n);

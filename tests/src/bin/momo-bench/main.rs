@@ -16,11 +16,17 @@
 //! fill is not what is measured), then times PROPFIND Depth 1 on `/Movies/`, one show and one
 //! season over loopback and reads momod's RSS from /proc.
 //!
+//! `compare`: one file from one shaped swarm (a network namespace behind a tbf-limited veth,
+//! opentracker and three capped aria2c seeders) served in turn by momod, rqbit and
+//! webtorrent-cli: cold add, first byte, seeks, a simulated player, sequential speed, the
+//! next episode and the disk budget, with ratios (see `compare.rs`).
+//!
 //! `soak`: the same kind of library behind Basic auth, hundreds of keep-alive clients
 //! listing, probing and reading at random, and at the same time idle, slow-header and
 //! slow-reader connections holding descriptors; reports errors, latency, how long the
 //! daemon let the hostile connections live, and momod's RSS and descriptors before, at the
 //! peak and after (see `soak.rs`).
+mod compare;
 mod soak;
 
 use std::path::Path;
@@ -51,6 +57,8 @@ enum Command {
     Stream(StreamArgs),
     /// Many clients and hostile connections for a while: errors, latency, RSS, descriptors.
     Soak(soak::SoakArgs),
+    /// momod, rqbit and webtorrent side by side on one shaped swarm (root; scripts/bench-deps).
+    Compare(compare::CompareArgs),
 }
 
 #[derive(clap::Args)]
@@ -78,6 +86,7 @@ fn main() {
         Command::Library(args) => library(&args),
         Command::Stream(args) => stream(&args),
         Command::Soak(args) => soak::soak(&args),
+        Command::Compare(args) => compare::compare(&args),
     }
 }
 
