@@ -659,7 +659,7 @@ enum Backing {
     /// response ended or the player hung up) hands the stream back for the next range.
     Torrent {
         streamer: Arc<Streamer>,
-        reader: Option<PlayReader>,
+        reader: Option<Box<PlayReader>>,
     },
 }
 
@@ -699,7 +699,7 @@ impl ShareFile {
                         warn!(file = %name, "cannot stream from the torrent: {e}");
                         FsError::GeneralFailure
                     })?;
-                    *reader = Some(opened);
+                    *reader = Some(Box::new(opened));
                 }
                 reader
                     .as_mut()
