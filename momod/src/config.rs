@@ -138,6 +138,9 @@ pub struct TorrentConfig {
     pub read_timeout_s: u64,
     pub idle_timeout_s: u64,
     pub start_paused: bool,
+    /// Chunk requests (16 KiB) kept in flight per peer. Fewer make a seek's piece come
+    /// sooner (it queues behind them); more help distant peers on fast links.
+    pub request_window: u64,
 }
 
 impl Default for Config {
@@ -194,6 +197,7 @@ impl Default for TorrentConfig {
             read_timeout_s: 120,
             idle_timeout_s: 300,
             start_paused: true,
+            request_window: 16,
         }
     }
 }
@@ -394,6 +398,11 @@ impl Config {
                 32..=4096,
             ),
             ("stream.reuse_idle_s", self.stream.reuse_idle_s, 0..=300),
+            (
+                "torrent.request_window",
+                self.torrent.request_window,
+                2..=1024,
+            ),
             (
                 "torrent.cache_max_mb",
                 self.torrent.cache_max_mb,

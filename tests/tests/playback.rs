@@ -17,6 +17,23 @@ fn write(path: &Path, data: &[u8]) {
     std::fs::write(path, data).unwrap();
 }
 
+/// One movie file of `mib` MiB seeded alone by a seeder uploading `rate` MiB/s (`None`:
+/// as fast as it can): (its bytes, the seeder, the torrent). The temp dir must outlive them.
+fn seeded_file(
+    tmp: &TempDir,
+    name: &str,
+    mib: usize,
+    seed: u8,
+    rate: Option<u32>,
+) -> (Vec<u8>, Seeder, Seeded) {
+    let file = tmp.path().join(name);
+    let data = pattern(mib * MIB, seed);
+    write(&file, &data);
+    let seeder = Seeder::start(rate.map(|r| r * MIB as u32));
+    let seeded = seeder.seed(&file);
+    (data, seeder, seeded)
+}
+
 /// Small head and tail windows, streams kept 1 s: the tests can tell fetched from not.
 fn config() -> DaemonConfig {
     DaemonConfig::new()
@@ -57,12 +74,8 @@ fn assign(d: &Daemon, item: &str, id: &str, seeded: &Seeded) -> String {
 #[test]
 fn the_first_open_fetches_head_and_tail_and_nothing_after_the_reader_leaves() {
     let tmp = TempDir::new().unwrap();
-    let file = tmp.path().join("Probe.Movie.mkv");
-    let data = pattern(40 * MIB, 3);
-    write(&file, &data);
     // 2 MiB/s: the whole file would take 20 s.
-    let seeder = Seeder::start(Some(2 * MIB as u32));
-    let seeded = seeder.seed(&file);
+    let (data, _seeder, seeded) = seeded_file(&tmp, "Probe.Movie.mkv", 40, 3, Some(2));
     let d = Daemon::start(config().env("MOMO_STREAM_PREFETCH_ON_ASSIGN", "false"));
     let id = add_movie(&d, "Probe");
     let path = assign(&d, "movie", &id, &seeded);
@@ -103,11 +116,7 @@ fn the_first_open_fetches_head_and_tail_and_nothing_after_the_reader_leaves() {
 #[test]
 fn an_assigned_file_gets_its_head_and_tail_then_the_torrent_idles() {
     let tmp = TempDir::new().unwrap();
-    let file = tmp.path().join("Assigned.Movie.mkv");
-    let data = pattern(40 * MIB, 4);
-    write(&file, &data);
-    let seeder = Seeder::start(Some(2 * MIB as u32));
-    let seeded = seeder.seed(&file);
+    let (data, _seeder, seeded) = seeded_file(&tmp, "Assigned.Movie.mkv", 40, 4, Some(2));
     let d = Daemon::start(config());
     let id = add_movie(&d, "Assigned");
     assign(&d, "movie", &id, &seeded);
@@ -133,11 +142,7 @@ fn an_assigned_file_gets_its_head_and_tail_then_the_torrent_idles() {
 #[test]
 fn a_continuing_range_is_served_by_the_stream_already_open() {
     let tmp = TempDir::new().unwrap();
-    let file = tmp.path().join("Reuse.Movie.mkv");
-    let data = pattern(8 * MIB, 5);
-    write(&file, &data);
-    let seeder = Seeder::start(None);
-    let seeded = seeder.seed(&file);
+    let (data, _seeder, seeded) = seeded_file(&tmp, "Reuse.Movie.mkv", 8, 5, None);
     let d = Daemon::start(config().env("MOMO_STREAM_REUSE_IDLE_S", "30"));
     let id = add_movie(&d, "Reuse");
     let path = assign(&d, "movie", &id, &seeded);
@@ -275,12 +280,8 @@ fn the_disk_budget_evicts_what_nobody_reads_and_evicted_data_reads_back() {
 #[test]
 fn a_long_read_stays_near_the_budget_and_evicted_pieces_read_back() {
     let tmp = TempDir::new().unwrap();
-    let file = tmp.path().join("Long.Movie.mkv");
-    let data = pattern(48 * MIB, 20);
-    write(&file, &data);
     // 4 MiB/s: the read takes about 12 s, long enough for the budget to act during it.
-    let seeder = Seeder::start(Some(4 * MIB as u32));
-    let seeded = seeder.seed(&file);
+    let (data, _seeder, seeded) = seeded_file(&tmp, "Long.Movie.mkv", 48, 20, Some(4));
     let d = Daemon::start(
         config()
             .env("MOMO_TORRENT_CACHE_MAX_MB", "8")

@@ -418,7 +418,11 @@ impl Streamer {
                 // Placed roughly; the next read puts every window where it belongs.
                 let at =
                     (pos + ENGINE_WINDOW * (want_windows - open_more + k + 1) as u64).min(t.size);
-                let opened = this.engine.open(&t.info_hash, &t.magnet, t.index, at).await;
+                let opened = this
+                    .engine
+                    .open(&t.info_hash, &t.magnet, t.index, at)
+                    .await
+                    .map(Reader::unplayed);
                 let mut files = this.files.lock().expect("stream lock");
                 if let Some(f) = files.get_mut(&t.key()) {
                     f.windows_opening -= 1;
@@ -512,9 +516,10 @@ impl Streamer {
     /// Keeps the torrents on disk within `cache_max`. Near it (80 %), files stop being
     /// selected, so only what streams ask for is fetched. Over it, down to a little under
     /// (so it is not crossed again at once): first whole torrents nobody has open, least
-    /// recently read first; then single pieces, the least recently read first, then
-    /// those never read, oldest first. Pieces just read (`READ_PROTECT`) and pieces fetched
-    /// but not read yet (`FETCH_PROTECT`) stay: that is what readers are on and what was
+    /// recently read first; then single pieces, the least recently played first, then
+    /// those never played, the most recently fetched first. Pieces just read
+    /// (`READ_PROTECT`) stay, and so do unplayed ones of torrents being played and ones
+    /// fetched in the last `FETCH_PROTECT`: that is what readers are on and what was
     /// fetched for them.
     async fn budget(&self) {
         let max = self.settings.cache_max;
@@ -528,7 +533,16 @@ impl Streamer {
             return;
         }
         let target = max - (max / 20).min(64 * MIB);
-        usage.retain(|u| u.open_streams == 0 && u.disk_bytes > 0);
+        // Torrents players are on (or were a moment ago) stay, even between two streams
+        // (a heal reopening one).
+        let played: Vec<InfoHash> = self
+            .files
+            .lock()
+            .expect("stream lock")
+            .keys()
+            .map(|(h, _)| h.clone())
+            .collect();
+        usage.retain(|u| u.open_streams == 0 && u.disk_bytes > 0 && !played.contains(&u.info_hash));
         usage.sort_by_key(|u| u.last_read);
         for u in usage {
             if total <= target {
@@ -565,15 +579,20 @@ impl Streamer {
             READ_PROTECT.as_secs() as u32,
             FETCH_PROTECT.as_secs() as u32,
         );
+        // Unplayed pieces of a torrent being played are what its readers' windows fetched
+        // for them: evicting them would only have librqbit fetch them again.
         pieces.retain(|p| match p.read_age {
             Some(age) => age >= read_protect,
-            None => p.write_age.is_none_or(|age| age >= fetch_protect),
+            None => {
+                !played.contains(&p.info_hash) && p.write_age.is_none_or(|age| age >= fetch_protect)
+            }
         });
-        // Read ones by how long ago (oldest first), then unread ones by how long ago they
-        // were written.
+        // Played ones, longest ago first; then unplayed ones, the most recently fetched
+        // first: a reader going forward reaches those last (the oldest fetched are the
+        // next it plays).
         pieces.sort_by_key(|p| match p.read_age {
-            Some(age) => (0, std::cmp::Reverse(age)),
-            None => (1, std::cmp::Reverse(p.write_age.unwrap_or(u32::MAX))),
+            Some(age) => (0, u32::MAX - age),
+            None => (1, p.write_age.unwrap_or(u32::MAX)),
         });
         let mut chosen: HashMap<InfoHash, (Vec<usize>, u64)> = HashMap::new();
         let mut freed = 0;

@@ -109,7 +109,11 @@ impl<T: AsyncRead + AsyncSeek + Send + Sync + Unpin> StreamRead for T {}
 #[derive(Default)]
 struct Activity {
     last_read: Option<Instant>,
+    /// Every open stream: a torrent with one is never idle or evicted.
     open_streams: usize,
+    /// Those serving players (reading or kept for their next range), as users see them;
+    /// prefetch and read-ahead streams are the rest.
+    player_streams: usize,
 }
 
 pub struct Engine {
@@ -173,6 +177,7 @@ impl Engine {
                 peer_opts: Some(PeerConnectionOptions {
                     connect_timeout: Some(Duration::from_secs(5)),
                     read_write_timeout: Some(Duration::from_secs(15)),
+                    max_request_window: Some(config.request_window as usize),
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -361,9 +366,10 @@ impl Engine {
             parked: false,
             len,
             _permit: permit,
-            _activity: ActivityGuard {
+            activity: ActivityGuard {
                 hash: info_hash.as_str().to_string(),
                 activity: self.activity.clone(),
+                player: true,
             },
             read_timeout: deadline,
         })
@@ -570,13 +576,7 @@ impl Engine {
     /// With `start_paused`, pauses a torrent that was only woken for a prefetch, once no
     /// stream is open on it.
     pub async fn pause_if_unread(&self, info_hash: &InfoHash) {
-        let open = self
-            .activity
-            .lock()
-            .expect("activity lock")
-            .get(info_hash.as_str())
-            .map(|a| a.open_streams)
-            .unwrap_or(0);
+        let open = self.open_streams(info_hash.as_str());
         if !self.start_paused || open > 0 {
             return;
         }
@@ -641,13 +641,7 @@ impl Engine {
         let Some(t) = self.handle(info_hash) else {
             return Ok(false);
         };
-        let open = self
-            .activity
-            .lock()
-            .expect("activity lock")
-            .get(info_hash.as_str())
-            .map(|a| a.open_streams)
-            .unwrap_or(0);
+        let open = self.open_streams(info_hash.as_str());
         if open > 0 {
             return Ok(false);
         }
@@ -717,12 +711,23 @@ impl Engine {
         Ok(())
     }
 
+    /// Streams open on a torrent now (players', kept ones, prefetches).
+    fn open_streams(&self, hash: &str) -> usize {
+        self.activity
+            .lock()
+            .expect("activity lock")
+            .get(hash)
+            .map(|a| a.open_streams)
+            .unwrap_or(0)
+    }
+
     /// Records a read (and `delta` open streams) for idle detection.
     fn touch(&self, hash: &str, delta: isize) {
         let mut activity = self.activity.lock().expect("activity lock");
         let a = activity.entry(hash.to_string()).or_default();
         a.last_read = Some(Instant::now());
         a.open_streams = a.open_streams.saturating_add_signed(delta);
+        a.player_streams = a.player_streams.saturating_add_signed(delta);
     }
 
     /// Pauses torrents nobody has read for `idle_timeout`, until shutdown.
@@ -804,7 +809,7 @@ impl Engine {
             .lock()
             .expect("activity lock")
             .get(hash.as_str())
-            .map(|a| a.open_streams)
+            .map(|a| a.player_streams)
             .unwrap_or(0);
         TorrentStatus {
             disk_bytes: disk_bytes(t),
@@ -924,6 +929,7 @@ fn disk_bytes(t: &ManagedTorrent) -> u64 {
 struct ActivityGuard {
     hash: String,
     activity: ActivityMap,
+    player: bool,
 }
 
 /// A positioned stream on one file: every read has a deadline, and a short read before the
@@ -944,7 +950,7 @@ pub struct Reader {
     parked: bool,
     len: u64,
     _permit: OwnedSemaphorePermit,
-    _activity: ActivityGuard,
+    activity: ActivityGuard,
     read_timeout: Duration,
 }
 
@@ -998,10 +1004,16 @@ impl Reader {
         self.torrent_id
     }
 
-    /// A stream whose reads are not a player's (a prefetch): what it fetches counts as not
-    /// played yet.
+    /// A stream that is not a player's (a prefetch, a read-ahead window): what it reads
+    /// counts as not played yet, and `torrent get` does not list it among open streams.
     pub fn unplayed(mut self) -> Reader {
         self.played = None;
+        if std::mem::replace(&mut self.activity.player, false) {
+            let mut activity = self.activity.activity.lock().expect("activity lock");
+            if let Some(a) = activity.get_mut(&self.activity.hash) {
+                a.player_streams = a.player_streams.saturating_sub(1);
+            }
+        }
         self
     }
 
@@ -1045,6 +1057,9 @@ impl Drop for ActivityGuard {
         let a = activity.entry(self.hash.clone()).or_default();
         a.last_read = Some(Instant::now());
         a.open_streams = a.open_streams.saturating_sub(1);
+        if self.player {
+            a.player_streams = a.player_streams.saturating_sub(1);
+        }
     }
 }
 

@@ -12,6 +12,7 @@
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use momo_tests::swarm::pattern;
@@ -47,18 +48,35 @@ pub struct CompareArgs {
     /// Where `scripts/bench-deps` put rqbit and webtorrent.
     #[arg(long, default_value = "target/bench-tools")]
     tools: PathBuf,
+    /// Extra settings for momod, as `MOMO_KEY=value` (to compare settings).
+    #[arg(long = "momod-env")]
+    momod_env: Vec<String>,
+    /// Keep the working directory (data dirs, momod's logs) and print where it is.
+    #[arg(long)]
+    keep: bool,
+    /// Skip the rows before the disk-budget playthrough.
+    #[arg(long)]
+    only_cache: bool,
 }
 
 pub fn compare(args: &CompareArgs) {
     let tmp = tempfile::tempdir().unwrap();
-    let swarm = Swarm::start(tmp.path(), args);
+    let (_cleanup, root) = if args.keep {
+        let root = tmp.keep();
+        println!("working directory (kept): {}", root.display());
+        (None, root)
+    } else {
+        let root = tmp.path().to_path_buf();
+        (Some(tmp), root)
+    };
+    let swarm = Swarm::start(&root, args);
     println!(
         "swarm: {} MiB episode in a 3-file torrent, 1 MiB pieces, 3 aria2c seeders at {} MiB/s in total, link {} Mbit/s\n",
         args.size_mb, args.seed_mib_s, args.link_mbit
     );
     let mut results = Vec::new();
     for name in &args.systems {
-        let dir = tmp.path().join(format!("client-{name}"));
+        let dir = root.join(format!("client-{name}"));
         std::fs::create_dir_all(&dir).unwrap();
         let r = run_system(name, &dir, &swarm, args);
         print_one(name, &r);
@@ -74,8 +92,9 @@ struct Swarm {
     /// librqbit's file index of episode 1 and 2 (the order inside the torrent).
     ep1: usize,
     ep2: usize,
-    ep1_len: u64,
-    ep2_len: u64,
+    /// The episodes' bytes: every range read is checked against them.
+    ep1_data: Arc<Vec<u8>>,
+    ep2_data: Arc<Vec<u8>>,
     children: Vec<Child>,
 }
 
@@ -100,18 +119,10 @@ impl Swarm {
 
         let content = dir.join("content").join("Bench.Show.S01");
         std::fs::create_dir_all(&content).unwrap();
-        let ep1_len = args.size_mb * MIB;
-        let ep2_len = 64 * MIB;
-        std::fs::write(
-            content.join("Bench.Show.S01E01.mkv"),
-            pattern(ep1_len as usize, 1),
-        )
-        .unwrap();
-        std::fs::write(
-            content.join("Bench.Show.S01E02.mkv"),
-            pattern(ep2_len as usize, 2),
-        )
-        .unwrap();
+        let ep1_data = Arc::new(pattern((args.size_mb * MIB) as usize, 1));
+        let ep2_data = Arc::new(pattern((64 * MIB) as usize, 2));
+        std::fs::write(content.join("Bench.Show.S01E01.mkv"), ep1_data.as_slice()).unwrap();
+        std::fs::write(content.join("Bench.Show.S01E02.mkv"), ep2_data.as_slice()).unwrap();
         std::fs::write(content.join("Bench.Show.S01.nfo"), b"benchmark release").unwrap();
         let tracker = format!("http://{SWARM_IP}:{TRACKER_PORT}/announce");
         let (info_hash, torrent, files) = make_torrent(&content, &tracker);
@@ -119,8 +130,15 @@ impl Swarm {
         std::fs::write(&torrent_path, &torrent).unwrap();
         let index = |name: &str| files.iter().position(|f| f.ends_with(name)).unwrap();
 
+        // Debian's opentracker serves whitelisted torrents only; the list's path is
+        // relative to its chroot (-d).
+        let tracker_dir = dir.join("tracker");
+        std::fs::create_dir_all(&tracker_dir).unwrap();
+        std::fs::write(tracker_dir.join("whitelist.txt"), format!("{info_hash}\n")).unwrap();
+        sh(&format!("chmod 755 {}", tracker_dir.display()));
         let mut children = vec![ns_spawn(&format!(
-            "exec opentracker -i {SWARM_IP} -p {TRACKER_PORT} -P {TRACKER_PORT}"
+            "exec opentracker -i {SWARM_IP} -p {TRACKER_PORT} -P {TRACKER_PORT} -d {} -u nobody -w whitelist.txt",
+            tracker_dir.display()
         ))];
         let per_seeder_kib = args.seed_mib_s * 1024 / 3;
         for i in 0..3 {
@@ -133,17 +151,20 @@ impl Swarm {
                 seed_dir.display()
             ));
             children.push(ns_spawn(&format!(
-                "exec aria2c --dir={} --seed-ratio=0.0 --bt-seed-unverified=true --check-integrity=false \
-                 --max-upload-limit={per_seeder_kib}K --listen-port={} --enable-dht=false --enable-dht6=false \
-                 --bt-enable-lpd=false --enable-peer-exchange=false --bt-external-ip={SWARM_IP} \
-                 --disable-ipv6=true --summary-interval=0 --console-log-level=warn --quiet=true {}",
+                "exec aria2c --dir={} --listen-port={} --dht-listen-port={} --enable-dht=false \
+                 --enable-dht6=false --bt-enable-lpd=false --enable-peer-exchange=false \
+                 --disable-ipv6=true --seed-ratio=0.0 --check-integrity=true \
+                 --bt-seed-unverified=false --max-upload-limit={per_seeder_kib}K \
+                 --file-allocation=none --summary-interval=0 --console-log-level=warn \
+                 --enable-rpc=false --quiet=true {}",
                 seed_dir.display(),
                 6881 + i,
+                6991 + i,
                 torrent_path.display()
             )));
         }
-        // Let the seeders announce.
-        std::thread::sleep(Duration::from_secs(3));
+        // Let the seeders check their data and announce.
+        std::thread::sleep(Duration::from_secs(3 + args.size_mb / 200));
         Swarm {
             magnet: format!(
                 "magnet:?xt=urn:btih:{info_hash}&dn=Bench.Show.S01&tr={}",
@@ -151,8 +172,8 @@ impl Swarm {
             ),
             ep1: index("Bench.Show.S01E01.mkv"),
             ep2: index("Bench.Show.S01E02.mkv"),
-            ep1_len,
-            ep2_len,
+            ep1_data,
+            ep2_data,
             children,
         }
     }
@@ -168,6 +189,7 @@ impl Drop for Swarm {
     }
 }
 
+/// Removes what a previous run may have left (quietly: usually there is nothing).
 fn teardown() {
     let _ = Command::new("ip")
         .args(["netns", "pids", NS])
@@ -177,8 +199,9 @@ fn teardown() {
                 let _ = Command::new("kill").arg("-9").arg(pid).status();
             }
         });
-    let _ = Command::new("ip").args(["link", "del", HOST_IF]).status();
-    let _ = Command::new("ip").args(["netns", "del", NS]).status();
+    for args in [["link", "del", HOST_IF], ["netns", "del", NS]] {
+        let _ = Command::new("ip").args(args).stderr(Stdio::null()).status();
+    }
 }
 
 /// (info hash, .torrent bytes, file paths in torrent order).
@@ -294,17 +317,21 @@ fn start_client(
     args: &CompareArgs,
     cache_mb: u64,
 ) -> (Client, Duration) {
+    let tools = std::fs::canonicalize(&args.tools)
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/bench-deps)", args.tools.display()));
     match name {
         "momod" => {
-            let d = Daemon::start_in(
-                &dir.join("data"),
-                DaemonConfig::new()
-                    .env("MOMO_TORRENT_TRACKERS", "true")
-                    .env("MOMO_TORRENT_METADATA_TIMEOUT_S", "60")
-                    .env("MOMO_TORRENT_READ_TIMEOUT_S", "60")
-                    .env("MOMO_TORRENT_CACHE_MAX_MB", cache_mb.to_string())
-                    .env("RUST_LOG", "warn"),
-            );
+            let mut config = DaemonConfig::new()
+                .env("MOMO_TORRENT_TRACKERS", "true")
+                .env("MOMO_TORRENT_METADATA_TIMEOUT_S", "60")
+                .env("MOMO_TORRENT_READ_TIMEOUT_S", "60")
+                .env("MOMO_TORRENT_CACHE_MAX_MB", cache_mb.to_string())
+                .env("RUST_LOG", "warn");
+            for kv in &args.momod_env {
+                let (k, v) = kv.split_once('=').expect("--momod-env MOMO_KEY=value");
+                config = config.env(k, v);
+            }
+            let d = Daemon::start_in(&dir.join("data"), config);
             let show = d.ctl_json(&["show", "add", "--title", "Bench Show", "--episodes", "1:2"]);
             let show_id = show["id"].to_string();
             let t = Instant::now();
@@ -332,7 +359,7 @@ fn start_client(
         }
         "rqbit" => {
             let port = momo_tests::swarm::free_port();
-            let bin = args.tools.join("bin/rqbit");
+            let bin = tools.join("bin/rqbit");
             let data = dir.join("downloads");
             std::fs::create_dir_all(&data).unwrap();
             let child = Command::new(&bin)
@@ -357,21 +384,37 @@ fn start_client(
         }
         "webtorrent" => {
             let port = momo_tests::swarm::free_port();
-            let bin = args.tools.join("npm/bin/webtorrent");
+            let lib =
+                tools.join("npm/lib/node_modules/webtorrent-cli/node_modules/webtorrent/index.js");
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/webtorrent-stream.mjs");
             let data = dir.join("downloads");
             std::fs::create_dir_all(&data).unwrap();
             let t = Instant::now();
-            let child = Command::new(&bin)
-                .args(webtorrent_args(&swarm.magnet, port, &data))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
+            let mut child = Command::new("node")
+                .arg(&script)
+                .args([
+                    swarm.magnet.clone(),
+                    port.to_string(),
+                    data.display().to_string(),
+                ])
+                .env("WEBTORRENT_MODULE", &lib)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
                 .spawn()
-                .unwrap_or_else(|e| panic!("{}: {e} (run scripts/bench-deps)", bin.display()));
-            let base = format!("http://127.0.0.1:{port}");
-            let (ep1_url, ep2_url) = webtorrent_urls(&base, swarm);
-            // Adding is starting it: it has the metadata once it serves the file list.
-            wait_http(&ep1_url);
+                .expect("node (run scripts/bench-deps)");
+            // Adding is starting it: it prints its files once the metadata is in.
+            let mut line = String::new();
+            std::io::BufRead::read_line(
+                &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+                &mut line,
+            )
+            .unwrap();
             let took = t.elapsed();
+            let ready: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|_| {
+                panic!("webtorrent did not start: {line:?} (run scripts/bench-deps)")
+            });
+            let url = |i: usize| ready["files"][i]["url"].as_str().unwrap().to_string();
+            let (ep1_url, ep2_url) = (url(swarm.ep1), url(swarm.ep2));
             let client = Client {
                 ep1_url,
                 ep2_url,
@@ -385,16 +428,29 @@ fn start_client(
     }
 }
 
+/// rqbit as a server: no DHT, local discovery or UPnP, IPv4, TCP only (uTP listens only
+/// when asked), no persistence; peers from the tracker, like the others.
 fn rqbit_server_args(port: u16, data: &Path) -> Vec<String> {
-    vec![
-        "--disable-dht".into(),
-        "--disable-upnp".into(),
-        "--http-api-listen-addr".into(),
-        format!("127.0.0.1:{port}"),
-        "server".into(),
-        "start".into(),
-        data.display().to_string(),
+    let peer_port = momo_tests::swarm::free_port().to_string();
+    [
+        "-v",
+        "warn",
+        "--disable-dht",
+        "--disable-dht-persistence",
+        "--disable-lsd",
+        "--disable-upnp-port-forward",
+        "--ipv4-only",
+        "--listen-port",
+        &peer_port,
+        "--http-api-listen-addr",
+        &format!("127.0.0.1:{port}"),
+        "server",
+        "start",
+        "--disable-persistence",
+        &data.display().to_string(),
     ]
+    .map(String::from)
+    .to_vec()
 }
 
 /// POST /torrents with the magnet: the id of the added torrent.
@@ -417,26 +473,7 @@ fn rqbit_add(api: &str, magnet: &str) -> u64 {
     v["id"].as_u64().unwrap_or_else(|| panic!("rqbit add: {v}"))
 }
 
-fn webtorrent_args(magnet: &str, port: u16, data: &Path) -> Vec<String> {
-    vec![
-        "download".into(),
-        magnet.into(),
-        "--port".into(),
-        port.to_string(),
-        "--out".into(),
-        data.display().to_string(),
-        "--quiet".into(),
-    ]
-}
-
-fn webtorrent_urls(base: &str, swarm: &Swarm) -> (String, String) {
-    (
-        format!("{base}/{}", swarm.ep1),
-        format!("{base}/{}", swarm.ep2),
-    )
-}
-
-/// Waits until `url` answers at all (an HTTP status), for up to 2 minutes.
+/// Waits until `url` answers 2xx, for up to 2 minutes.
 fn wait_http(url: &str) {
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
@@ -485,6 +522,8 @@ struct Result {
     next_episode: Duration,
     cache_peak: u64,
     cache_budget: u64,
+    /// Everything that came over the link while the system ran.
+    link_total: u64,
 }
 
 fn run_system(name: &str, dir: &Path, swarm: &Swarm, args: &CompareArgs) -> Result {
@@ -498,23 +537,25 @@ fn run_system(name: &str, dir: &Path, swarm: &Swarm, args: &CompareArgs) -> Resu
         .build()
         .unwrap();
     let mut r = Result::default();
-    let len = swarm.ep1_len;
-    {
+    let ep1 = swarm.ep1_data.as_slice();
+    let len = ep1.len() as u64;
+    let link_before = link_bytes();
+    if !args.only_cache {
         let (client, add) = start_client(name, &dir.join("main"), swarm, args, 0);
         r.add = add;
         let url = &client.ep1_url;
-        r.cold_first_byte = rt.block_on(ranged(&http, url, 0, 64 * 1024)).0;
+        r.cold_first_byte = rt.block_on(ranged(&http, url, 0, 64 * 1024, ep1)).0;
         let mut warm: Vec<Duration> = (0..5)
-            .map(|_| rt.block_on(ranged(&http, url, 0, 64 * 1024)).0)
+            .map(|_| rt.block_on(ranged(&http, url, 0, 64 * 1024, ep1)).0)
             .collect();
         r.warm = percentile(&mut warm, 0.5);
-        r.probe = rt.block_on(probe(&http, url, len));
+        r.probe = rt.block_on(probe(&http, url, ep1));
         // Seeks: 8 places from 15 % to 95 %, 64 KiB each, the reader gone after each.
         let mut seeks = Vec::new();
         let mut past = Vec::new();
         for i in 0..8u64 {
             let at = len * (15 + i * 80 / 7) / 100 / MIB * MIB + 12_345;
-            let (first, _) = rt.block_on(ranged(&http, url, at, 64 * 1024));
+            let (first, _) = rt.block_on(ranged(&http, url, at, 64 * 1024, ep1));
             seeks.push(first);
             let before = link_bytes();
             std::thread::sleep(Duration::from_secs(3));
@@ -526,42 +567,67 @@ fn run_system(name: &str, dir: &Path, swarm: &Swarm, args: &CompareArgs) -> Resu
         r.past_seek = past[past.len() / 2];
         let p = rt.block_on(playback(&http, url, len));
         (r.startup, r.stalls, r.stall_time, r.rebuffer) = p;
-        // Sequential: 200 MB from 30 %, a region the rows above did not read.
-        let start = len * 30 / 100;
-        let n = (200 * MIB).min(len - start);
-        let (_, took) = rt.block_on(ranged(&http, url, start, n));
-        r.sequential_mib_s = n as f64 / MIB as f64 / took.as_secs_f64();
         // Next episode: episode 1 read from 70 % to its end, then the first byte of 2.
-        rt.block_on(ranged(&http, url, len * 70 / 100, len - len * 70 / 100));
+        rt.block_on(ranged(
+            &http,
+            url,
+            len * 70 / 100,
+            len - len * 70 / 100,
+            ep1,
+        ));
         std::thread::sleep(Duration::from_secs(2));
-        r.next_episode = rt.block_on(ranged(&http, &client.ep2_url, 0, 64 * 1024)).0;
-        let _ = swarm.ep2_len;
+        r.next_episode = rt
+            .block_on(ranged(
+                &http,
+                &client.ep2_url,
+                0,
+                64 * 1024,
+                &swarm.ep2_data,
+            ))
+            .0;
+    }
+    if !args.only_cache {
+        // Sequential: a fresh start, 200 MB from the first byte on, none of it on disk.
+        let (client, _) = start_client(name, &dir.join("sequential"), swarm, args, 0);
+        let n = (200 * MIB).min(len);
+        rt.block_on(ranged(&http, &client.ep1_url, 0, 64 * 1024, ep1));
+        let (_, took) = rt.block_on(ranged(&http, &client.ep1_url, 64 * 1024, n, ep1));
+        r.sequential_mib_s = n as f64 / MIB as f64 / took.as_secs_f64();
     }
     {
-        // A fresh start with a disk budget: a playthrough of three times the budget.
+        // A fresh start (for momod with a disk budget): a playthrough of three times the
+        // budget from the start; the peak of what is on disk meanwhile.
         let budget = args.cache_mb * MIB;
         let (client, _) = start_client(name, &dir.join("cache"), swarm, args, args.cache_mb);
         let n = (3 * budget).min(len);
         let data = client.data.clone();
         let url = client.ep1_url.clone();
         let reading = rt.spawn({
-            let http = http.clone();
-            async move { ranged(&http, &url, 0, n).await }
+            let (http, bytes) = (http.clone(), swarm.ep1_data.clone());
+            async move { ranged(&http, &url, 0, n, &bytes).await }
         });
         let mut peak = 0;
         while !reading.is_finished() {
             peak = peak.max(disk_use(&data));
             std::thread::sleep(Duration::from_millis(200));
         }
-        let _ = rt.block_on(reading);
+        rt.block_on(reading).expect("the playthrough");
         r.cache_peak = peak;
         r.cache_budget = if name == "momod" { budget } else { 0 };
     }
+    r.link_total = link_bytes().saturating_sub(link_before);
     r
 }
 
-/// (first body byte, whole range) of a ranged GET that must return exactly `len` bytes.
-async fn ranged(http: &reqwest::Client, url: &str, start: u64, len: u64) -> (Duration, Duration) {
+/// (first body byte, whole range) of a ranged GET that must return exactly bytes
+/// `start..start + len` of `data`.
+async fn ranged(
+    http: &reqwest::Client,
+    url: &str,
+    start: u64,
+    len: u64,
+    data: &[u8],
+) -> (Duration, Duration) {
     let t = Instant::now();
     let mut resp = http
         .get(url)
@@ -574,6 +640,11 @@ async fn ranged(http: &reqwest::Client, url: &str, start: u64, len: u64) -> (Dur
     let mut got = 0u64;
     while let Some(chunk) = resp.chunk().await.expect("body") {
         first.get_or_insert_with(|| t.elapsed());
+        let at = (start + got) as usize;
+        assert!(
+            data.get(at..at + chunk.len()) == Some(&chunk[..]),
+            "{url}: wrong bytes at {at}"
+        );
         got += chunk.len() as u64;
     }
     assert_eq!(got, len, "{url} at {start}");
@@ -581,13 +652,14 @@ async fn ranged(http: &reqwest::Client, url: &str, start: u64, len: u64) -> (Dur
 }
 
 /// A player's open: HEAD, the first 64 KiB, the last 1 MiB, then 4 MiB from the start.
-async fn probe(http: &reqwest::Client, url: &str, len: u64) -> Duration {
+async fn probe(http: &reqwest::Client, url: &str, data: &[u8]) -> Duration {
+    let len = data.len() as u64;
     let t = Instant::now();
     let head = http.head(url).send().await.expect("HEAD");
     assert!(head.status().is_success(), "HEAD {url}: {}", head.status());
-    ranged(http, url, 0, 64 * 1024).await;
-    ranged(http, url, len - MIB, MIB).await;
-    ranged(http, url, 0, 4 * MIB).await;
+    ranged(http, url, 0, 64 * 1024, data).await;
+    ranged(http, url, len - MIB, MIB, data).await;
+    ranged(http, url, 0, 4 * MIB, data).await;
     t.elapsed()
 }
 
@@ -692,10 +764,11 @@ fn mib(b: u64) -> String {
 
 fn print_one(name: &str, r: &Result) {
     println!(
-        "{name}: add {} ms, first byte {} ms, seek p50 {} ms",
+        "{name}: add {} ms, first byte {} ms, seek p50 {} ms, {} MiB over the link in all",
         ms(r.add),
         ms(r.cold_first_byte),
-        ms(r.seek_p50)
+        ms(r.seek_p50),
+        mib(r.link_total)
     );
 }
 
@@ -719,7 +792,7 @@ fn print_table(results: &[(String, Result)]) {
         ("playback: play again after a jump, worst (ms)", |r| {
             ms(r.rebuffer)
         }),
-        ("sequential 200 MB (MiB/s)", |r| {
+        ("sequential 200 MB, fresh start (MiB/s)", |r| {
             format!("{:.1}", r.sequential_mib_s)
         }),
         ("next episode TTFB (ms)", |r| ms(r.next_episode)),
