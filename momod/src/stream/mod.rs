@@ -11,7 +11,9 @@
 //!   `prefetch_on_assign` does the same right after an assignment, in the background.
 //! - **Read-ahead.** librqbit fetches 32 MiB after every stream first. When a file is read
 //!   faster than that covers for `stream.readahead_s` seconds, more windows are placed
-//!   after it, up to `stream.readahead_max_mb`; they follow the latest reader.
+//!   after it, up to `stream.readahead_max_mb`; they follow the latest reader, and only once
+//!   its own 32 MiB are on disk (librqbit serves all windows in turn, so an earlier further
+//!   window would slow the pieces the reader needs next).
 //! - **What nobody reads is not fetched.** A file is selected (downloaded in the
 //!   background) only while a player reads it; `reuse_idle_s` after its last reader it is
 //!   deselected and its windows close.
@@ -228,8 +230,8 @@ impl Streamer {
             let f = files.entry(key.clone()).or_insert_with(FileState::new);
             f.active += 1;
             f.last_active = Instant::now();
-            let current = self.engine.torrent_id(&target.info_hash);
-            f.parked.retain(|(r, _)| Some(r.torrent_id()) == current);
+            let current = self.engine.generation(&target.info_hash);
+            f.parked.retain(|(r, _)| r.generation() == current);
             let reused = f
                 .parked
                 .iter()
@@ -392,9 +394,15 @@ impl Streamer {
             );
             let want = ahead.saturating_sub(ENGINE_WINDOW).div_ceil(ENGINE_WINDOW) as usize;
             f.windows.truncate(want);
+            // librqbit interleaves every stream's window: further windows would take turns
+            // with the pieces this reader needs next. They wait until its own is complete.
+            let near_done = !f.windows.is_empty()
+                && self
+                    .engine
+                    .has_range(&t.info_hash, t.index, pos..pos + ENGINE_WINDOW);
             for (k, w) in f.windows.iter_mut().enumerate() {
                 let at = pos + ENGINE_WINDOW * (k as u64 + 1);
-                if at < t.size {
+                if near_done && at < t.size {
                     w.place(at);
                 } else {
                     w.park();
@@ -418,14 +426,19 @@ impl Streamer {
                 // Placed roughly; the next read puts every window where it belongs.
                 let at =
                     (pos + ENGINE_WINDOW * (want_windows - open_more + k + 1) as u64).min(t.size);
+                // Opened parked: the next read places it once the reader's window is done.
                 let opened = this
                     .engine
                     .open(&t.info_hash, &t.magnet, t.index, at)
                     .await
-                    .map(Reader::unplayed);
+                    .map(|w| {
+                        let mut w = w.unplayed();
+                        w.park();
+                        w
+                    });
                 let mut files = this.files.lock().expect("stream lock");
                 if let Some(f) = files.get_mut(&t.key()) {
-                    f.windows_opening -= 1;
+                    f.windows_opening = f.windows_opening.saturating_sub(1);
                     if let Ok(w) = opened {
                         f.windows.push(w);
                     }
@@ -507,6 +520,16 @@ impl Streamer {
             if self.settings.cache_max > 0 && last_budget.elapsed() >= Duration::from_secs(2) {
                 last_budget = Instant::now();
                 self.budget().await;
+                // Evicted pieces are still announced to peers, who get disconnected when
+                // they ask for one: once nobody plays a torrent, it is healed.
+                let played = self.played();
+                for hash in self.engine.unhealed() {
+                    if !played.contains(&hash)
+                        && let Err(e) = self.engine.heal(&hash).await
+                    {
+                        warn!(%hash, "cannot check the torrent again: {e}");
+                    }
+                }
             }
         }
         // Streams go before the engine stops.
@@ -535,13 +558,7 @@ impl Streamer {
         let target = max - (max / 20).min(64 * MIB);
         // Torrents players are on (or were a moment ago) stay, even between two streams
         // (a heal reopening one).
-        let played: Vec<InfoHash> = self
-            .files
-            .lock()
-            .expect("stream lock")
-            .keys()
-            .map(|(h, _)| h.clone())
-            .collect();
+        let played = self.played();
         usage.retain(|u| u.open_streams == 0 && u.disk_bytes > 0 && !played.contains(&u.info_hash));
         usage.sort_by_key(|u| u.last_read);
         for u in usage {
@@ -606,23 +623,38 @@ impl Streamer {
             entry.1 += p.bytes;
         }
         for (hash, (list, bytes)) in chosen {
-            match self.engine.evict_pieces(&hash, &list) {
+            let count = list.len();
+            let engine = self.engine.clone();
+            let evicting = hash.clone();
+            let evicted =
+                tokio::task::spawn_blocking(move || engine.evict_pieces(&evicting, &list)).await;
+            match evicted.unwrap_or_else(|e| Err(crate::error::Error::Internal(e.to_string()))) {
                 Ok(()) => {
                     self.counters
                         .evicted_bytes
                         .fetch_add(bytes, Ordering::Relaxed);
-                    debug!(%hash, pieces = list.len(), "pieces evicted from the disk cache");
+                    debug!(%hash, pieces = count, "pieces evicted from the disk cache");
                 }
                 Err(e) => warn!(%hash, "cannot evict pieces: {e}"),
             }
         }
     }
 
+    /// Torrents players are on, or were a moment ago.
+    fn played(&self) -> Vec<InfoHash> {
+        self.files
+            .lock()
+            .expect("stream lock")
+            .keys()
+            .map(|(h, _)| h.clone())
+            .collect()
+    }
+
     /// After a read failed on an evicted piece, or on a torrent that was added back since
     /// the reader opened: heals the torrent if it needs it and forgets the streams kept
     /// on it (they read the old one).
     async fn recover(&self, t: &Target) -> Result<()> {
-        self.engine.heal(&t.info_hash, &t.magnet).await?;
+        self.engine.heal(&t.info_hash).await?;
         let mut files = self.files.lock().expect("stream lock");
         for ((hash, _), f) in files.iter_mut() {
             if *hash == t.info_hash {
@@ -708,11 +740,15 @@ impl PlayReader {
             return false;
         };
         e.to_string().contains(crate::torrent::cache::EVICTED)
-            || self.streamer.engine.torrent_id(&self.target.info_hash) != Some(reader.torrent_id())
+            || self.streamer.engine.generation(&self.target.info_hash) != reader.generation()
     }
 
     async fn read_once(&mut self, max: usize) -> std::io::Result<Bytes> {
-        let reader = self.inner.as_mut().expect("opened");
+        let Some(reader) = self.inner.as_mut() else {
+            return Err(std::io::Error::other(
+                "the stream could not be opened again",
+            ));
+        };
         let result = {
             let read = reader.read(max);
             tokio::pin!(read);
@@ -736,7 +772,12 @@ impl PlayReader {
     }
 
     pub async fn seek(&mut self, pos: u64) -> std::io::Result<()> {
-        self.inner.as_mut().expect("opened").seek(pos).await
+        match self.inner.as_mut() {
+            Some(reader) => reader.seek(pos).await,
+            None => Err(std::io::Error::other(
+                "the stream could not be opened again",
+            )),
+        }
     }
 }
 

@@ -69,6 +69,14 @@ impl Pieces {
         }
     }
 
+    /// librqbit writes only pieces it lacks: a piece being written is being fetched again,
+    /// and is no longer evicted (after a restart whose check found the hole, say).
+    fn refetched(&self, file_id: usize, offset: u64, len: usize) {
+        for p in self.range(file_id, offset, len) {
+            self.evicted[p].store(false, Ordering::Relaxed);
+        }
+    }
+
     /// A player read `len` bytes at `offset` of file `file_id`.
     pub fn played(&self, file_id: usize, offset: u64, len: usize) {
         self.touch(&self.last_read, file_id, offset, len);
@@ -137,12 +145,19 @@ impl Registry {
         self.meta_dir.join(format!("{hash}.evicted"))
     }
 
-    /// Persists which pieces of `hash` are evicted.
+    /// Persists which pieces of `hash` are evicted, atomically and durably: it must be on
+    /// disk before the holes are.
     pub fn save(&self, hash: &str) -> std::io::Result<()> {
-        match self.get(hash) {
-            Some(p) => std::fs::write(self.evicted_file(hash), p.evicted_bytes()),
-            None => Ok(()),
-        }
+        use std::io::Write;
+        let Some(p) = self.get(hash) else {
+            return Ok(());
+        };
+        let path = self.evicted_file(hash);
+        let tmp = path.with_extension("evicted.tmp");
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&p.evicted_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)
     }
 
     /// Forgets a torrent's pieces (it is being added back, or removed).
@@ -248,6 +263,7 @@ impl TorrentStorage for CacheStorage {
 
     fn pwrite_all(&self, file_id: usize, offset: u64, buf: &[u8]) -> anyhow::Result<()> {
         self.inner.pwrite_all(file_id, offset, buf)?;
+        self.pieces.refetched(file_id, offset, buf.len());
         self.pieces
             .touch(&self.pieces.last_write, file_id, offset, buf.len());
         Ok(())
@@ -260,6 +276,7 @@ impl TorrentStorage for CacheStorage {
         bufs: [IoSlice<'_>; 2],
     ) -> anyhow::Result<usize> {
         let n = self.inner.pwrite_all_vectored(file_id, offset, bufs)?;
+        self.pieces.refetched(file_id, offset, n);
         self.pieces
             .touch(&self.pieces.last_write, file_id, offset, n);
         Ok(n)

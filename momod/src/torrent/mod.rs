@@ -114,6 +114,8 @@ struct Activity {
     /// Those serving players (reading or kept for their next range), as users see them;
     /// prefetch and read-ahead streams are the rest.
     player_streams: usize,
+    /// Open streams (and opens in progress) per file: a file with one is never deselected.
+    per_file: HashMap<usize, usize>,
 }
 
 pub struct Engine {
@@ -134,10 +136,15 @@ pub struct Engine {
     pieces: Arc<cache::Registry>,
     /// Serialises heals (a torrent removed and added back).
     healing: tokio::sync::Mutex<()>,
-    /// Counts heals, and the librqbit ids they removed, so streams on a removed torrent
-    /// stop waiting.
+    /// Moves whenever a torrent leaves the session under open streams (heal, eviction,
+    /// removal); `generations` says which, so those streams stop waiting on it.
     heals: watch::Sender<u64>,
-    healed: Arc<Mutex<HashSet<usize>>>,
+    generations: Generations,
+    /// Each torrent's magnet as the library stored it: peers and trackers for adding it
+    /// back after a heal.
+    magnets: Mutex<HashMap<String, String>>,
+    /// librqbit's persistence folder, where its `.bitv` files live.
+    state_dir: PathBuf,
     /// Near the disk budget, files are not selected: only what streams ask for is fetched.
     frugal: AtomicBool,
     api: librqbit::Api,
@@ -164,7 +171,7 @@ impl Engine {
                 ..Default::default()
             }),
             persistence: Some(SessionPersistenceConfig::Json {
-                folder: Some(state),
+                folder: Some(state.clone()),
             }),
             fastresume: true,
             listen: Some(ListenerOptions {
@@ -212,7 +219,9 @@ impl Engine {
             pieces,
             healing: tokio::sync::Mutex::new(()),
             heals: watch::Sender::new(0),
-            healed: Arc::new(Mutex::new(HashSet::new())),
+            generations: Arc::new(Mutex::new(HashMap::new())),
+            magnets: Mutex::new(HashMap::new()),
+            state_dir: state.clone(),
             frugal: AtomicBool::new(false),
             started: Instant::now(),
         });
@@ -268,6 +277,7 @@ impl Engine {
     /// `start_paused` it waits paused for its first read; otherwise `files` start
     /// downloading at once.
     pub async fn add(&self, magnet: &Magnet, inspected: &Inspected, files: &[usize]) -> Result<()> {
+        self.remember(&magnet.info_hash, &magnet.to_uri());
         if self.handle(&magnet.info_hash).is_some() {
             return Ok(());
         }
@@ -278,7 +288,7 @@ impl Engine {
         };
         let options = AddTorrentOptions {
             paused: self.start_paused,
-            ..add_options(magnet, selected)
+            ..add_options(magnet, Some(selected))
         };
         self.add_with_timeout(
             AddTorrent::from_bytes(inspected.torrent_bytes.clone()),
@@ -325,10 +335,13 @@ impl Engine {
         index: usize,
         offset: u64,
     ) -> Result<Reader> {
+        let activity = ActivityGuard::new(&self.activity, info_hash.as_str(), index);
+        self.remember(info_hash, magnet);
         let handle = match self.handle(info_hash) {
             Some(h) => h,
             None => self.add_back(info_hash, magnet).await?,
         };
+        let generation = self.generation(info_hash);
         let deadline = self.read_timeout;
         let within = |what: &'static str| {
             move |_| {
@@ -354,23 +367,18 @@ impl Engine {
             .seek(SeekFrom::Start(offset))
             .await
             .map_err(|e| Error::Internal(format!("seek in torrent stream: {e}")))?;
-        self.touch(info_hash.as_str(), 1);
         Ok(Reader {
             played: self.pieces.get(info_hash.as_str()),
             index,
-            torrent_id: handle.id(),
+            generation,
             heals: self.heals.subscribe(),
-            healed: self.healed.clone(),
+            generations: self.generations.clone(),
             stream,
             pos: offset,
             parked: false,
             len,
             _permit: permit,
-            activity: ActivityGuard {
-                hash: info_hash.as_str().to_string(),
-                activity: self.activity.clone(),
-                player: true,
-            },
+            activity,
             read_timeout: deadline,
         })
     }
@@ -384,7 +392,7 @@ impl Engine {
             Err(_) => AddTorrent::from_url(magnet.to_uri()),
         };
         let handle = self
-            .add_with_timeout(add, add_options(&magnet, vec![]))
+            .add_with_timeout(add, add_options(&magnet, Some(vec![])))
             .await?
             .into_handle()
             .ok_or_else(|| Error::Internal("torrent was not added".into()))?;
@@ -415,15 +423,37 @@ impl Engine {
         }) else {
             return false;
         };
+        let evicted = self.pieces.get(info_hash.as_str());
         match self.api.api_dump_haves(TorrentIdOrHash::Id(t.id())) {
-            Ok((have, _)) => pieces.into_iter().all(|p| have.get(p).is_some_and(|b| *b)),
+            Ok((have, _)) => pieces.into_iter().all(|p| {
+                have.get(p).is_some_and(|b| *b)
+                    && !evicted.as_ref().is_some_and(|e| e.is_evicted(p))
+            }),
             Err(_) => false,
         }
     }
 
-    /// librqbit's id for the torrent now (it changes when a heal adds it back).
-    pub fn torrent_id(&self, info_hash: &InfoHash) -> Option<usize> {
-        self.handle(info_hash).map(|t| t.id())
+    /// Which life of the torrent is current (see `Reader::generation`).
+    pub fn generation(&self, info_hash: &InfoHash) -> u64 {
+        generation_of(&self.generations, info_hash.as_str())
+    }
+
+    /// A torrent leaves the session under its streams: they stop waiting on it.
+    fn next_generation(&self, info_hash: &InfoHash) {
+        *self
+            .generations
+            .lock()
+            .expect("generations lock")
+            .entry(info_hash.as_str().to_string())
+            .or_default() += 1;
+        self.heals.send_modify(|n| *n += 1);
+    }
+
+    fn remember(&self, info_hash: &InfoHash, magnet: &str) {
+        let mut magnets = self.magnets.lock().expect("magnets lock");
+        if !magnets.contains_key(info_hash.as_str()) {
+            magnets.insert(info_hash.as_str().to_string(), magnet.to_string());
+        }
     }
 
     /// Near the disk budget: stop selecting files (and deselect those selected for reads),
@@ -503,6 +533,12 @@ impl Engine {
         let piece_len = state.piece_len();
         let mut failed = None;
         state.evict(pieces, || {
+            // Recorded before the holes exist: after a crash in between, the pieces are
+            // known to be gone (and healed), never read as zeros.
+            if let Err(e) = self.pieces.save(info_hash.as_str()) {
+                failed = Some(format!("cannot record evicted pieces: {e}"));
+                return;
+            }
             for &p in pieces {
                 let (start, end) = (p as u64 * piece_len, (p as u64 + 1) * piece_len);
                 for (path, offset, len) in &files {
@@ -515,9 +551,6 @@ impl Engine {
                 }
             }
         });
-        self.pieces
-            .save(info_hash.as_str())
-            .map_err(|e| Error::Internal(format!("cannot record evicted pieces: {e}")))?;
         match failed {
             Some(e) => Err(Error::Internal(format!("cannot free disk space: {e}"))),
             None => Ok(()),
@@ -527,7 +560,7 @@ impl Engine {
     /// Makes librqbit fetch evicted pieces again: removes the torrent from the session
     /// (keeping its files) and adds it back from its `.torrent`, so it checks the files,
     /// finds the holes and wants those pieces. Streams open on it end; readers reopen.
-    pub async fn heal(&self, info_hash: &InfoHash, magnet: &str) -> Result<()> {
+    pub async fn heal(&self, info_hash: &InfoHash) -> Result<()> {
         let _one_at_a_time = self.healing.lock().await;
         let Some(t) = self.handle(info_hash) else {
             return Ok(());
@@ -540,23 +573,55 @@ impl Engine {
             return Ok(());
         }
         let started = Instant::now();
-        let magnet = stored(magnet)?;
+        let magnet = self
+            .magnets
+            .lock()
+            .expect("magnets lock")
+            .get(info_hash.as_str())
+            .map(|m| stored(m))
+            .transpose()?;
         let bytes = t
             .with_metadata(|m| m.torrent_bytes.clone())
             .map_err(engine_error)?;
-        let selected = t.only_files().unwrap_or_default();
+        // Kept first: if adding back fails, the next read adds it from this.
+        tokio::fs::write(self.kept(info_hash), &bytes)
+            .await
+            .map_err(|e| Error::Internal(format!("cannot keep the .torrent: {e}")))?;
+        let selected = t.only_files();
         self.session
             .delete(TorrentIdOrHash::Id(t.id()), false)
             .await
             .map_err(engine_error)?;
-        self.healed.lock().expect("healed lock").insert(t.id());
-        self.heals.send_modify(|n| *n += 1);
+        self.next_generation(info_hash);
+        // librqbit's persistence skips this when it fails to flush; its claim that the
+        // evicted pieces are there must not survive, or the re-add would trust it.
+        let _ = std::fs::remove_file(self.state_dir.join(format!("{}.bitv", info_hash.as_str())));
         self.pieces.forget(info_hash.as_str());
-        let options = add_options(&magnet, selected);
+        let options = match &magnet {
+            Some(m) => add_options(m, selected),
+            None => AddTorrentOptions {
+                only_files: selected,
+                overwrite: true,
+                ..Default::default()
+            },
+        };
         self.add_with_timeout(AddTorrent::from_bytes(bytes), options)
             .await?;
         info!(hash = %info_hash, took = ?started.elapsed(), "torrent checked again to fetch evicted pieces");
         Ok(())
+    }
+
+    /// Torrents with evicted pieces nobody has open: peers asking for those pieces would
+    /// be turned away (and disconnected), so they are healed in the background.
+    pub fn unhealed(&self) -> Vec<InfoHash> {
+        let all: Vec<Arc<ManagedTorrent>> = self
+            .session
+            .with_torrents(|all| all.map(|(_, t)| t.clone()).collect());
+        all.iter()
+            .map(|t| InfoHash::from(t.info_hash()))
+            .filter(|h| self.open_streams(h.as_str()) == 0)
+            .filter(|h| self.pieces.get(h.as_str()).is_some_and(|p| p.any_evicted()))
+            .collect()
     }
 
     /// The piece length and where file `index` starts in the torrent.
@@ -591,19 +656,28 @@ impl Engine {
     /// Stops selecting file `index` if it was selected for a read: what nobody reads is not
     /// fetched. Its pieces stay on disk.
     pub async fn deselect(&self, info_hash: &InfoHash, index: usize) {
-        let key = (info_hash.as_str().to_string(), index);
-        if !self
-            .read_selected
+        // Under the selection lock, and only with no stream on the file: an open that has
+        // started counts already, so it cannot find its file deselected under it.
+        let _one_at_a_time = self.selecting.lock().await;
+        let in_use = self
+            .activity
             .lock()
-            .expect("selection lock")
-            .remove(&key)
+            .expect("activity lock")
+            .get(info_hash.as_str())
+            .is_some_and(|a| a.per_file.contains_key(&index));
+        let key = (info_hash.as_str().to_string(), index);
+        if in_use
+            || !self
+                .read_selected
+                .lock()
+                .expect("selection lock")
+                .remove(&key)
         {
             return;
         }
         let Some(t) = self.handle(info_hash) else {
             return;
         };
-        let _one_at_a_time = self.selecting.lock().await;
         if let Some(current) = t.only_files() {
             let selected: HashSet<usize> = current.into_iter().filter(|i| *i != index).collect();
             match self.session.update_only_files(&t, &selected).await {
@@ -656,6 +730,7 @@ impl Engine {
             .delete(TorrentIdOrHash::Id(t.id()), true)
             .await
             .map_err(engine_error)?;
+        self.next_generation(info_hash);
         self.read_selected
             .lock()
             .expect("selection lock")
@@ -722,12 +797,9 @@ impl Engine {
     }
 
     /// Records a read (and `delta` open streams) for idle detection.
-    fn touch(&self, hash: &str, delta: isize) {
+    fn touch(&self, hash: &str) {
         let mut activity = self.activity.lock().expect("activity lock");
-        let a = activity.entry(hash.to_string()).or_default();
-        a.last_read = Some(Instant::now());
-        a.open_streams = a.open_streams.saturating_add_signed(delta);
-        a.player_streams = a.player_streams.saturating_add_signed(delta);
+        activity.entry(hash.to_string()).or_default().last_read = Some(Instant::now());
     }
 
     /// Pauses torrents nobody has read for `idle_timeout`, until shutdown.
@@ -844,12 +916,14 @@ impl Engine {
             self.session.unpause(&t).await.map_err(engine_error)?;
         }
         // A manual resume counts as activity, or the idle loop would pause it again at once.
-        self.touch(info_hash.as_str(), 0);
+        self.touch(info_hash.as_str());
         Ok(())
     }
 
     /// Removes the torrent and the data it downloaded. Missing is not an error.
     pub async fn remove(&self, info_hash: &InfoHash) -> Result<bool> {
+        // Not in the middle of a heal, which would add it back.
+        let _no_heal = self.healing.lock().await;
         self.forget_kept(info_hash);
         self.pieces.forget(info_hash.as_str());
         let Some(t) = self.handle(info_hash) else {
@@ -859,6 +933,7 @@ impl Engine {
             .delete(TorrentIdOrHash::Id(t.id()), true)
             .await
             .map_err(engine_error)?;
+        self.next_generation(info_hash);
         self.activity
             .lock()
             .expect("activity lock")
@@ -889,6 +964,16 @@ impl Engine {
 }
 
 type ActivityMap = Arc<Mutex<HashMap<String, Activity>>>;
+type Generations = Arc<Mutex<HashMap<String, u64>>>;
+
+fn generation_of(generations: &Generations, hash: &str) -> u64 {
+    generations
+        .lock()
+        .expect("generations lock")
+        .get(hash)
+        .copied()
+        .unwrap_or(0)
+}
 
 /// A piece on disk the budget may evict.
 #[derive(Debug, Clone)]
@@ -928,8 +1013,28 @@ fn disk_bytes(t: &ManagedTorrent) -> u64 {
 /// disconnects drops the response body, and with it this guard).
 struct ActivityGuard {
     hash: String,
+    index: usize,
     activity: ActivityMap,
     player: bool,
+}
+
+impl ActivityGuard {
+    /// Counts a stream on file `index` from the moment its open starts, so neither an
+    /// eviction nor a deselection can slip in while it opens.
+    fn new(activity: &ActivityMap, hash: &str, index: usize) -> ActivityGuard {
+        let mut map = activity.lock().expect("activity lock");
+        let a = map.entry(hash.to_string()).or_default();
+        a.last_read = Some(Instant::now());
+        a.open_streams += 1;
+        a.player_streams += 1;
+        *a.per_file.entry(index).or_default() += 1;
+        ActivityGuard {
+            hash: hash.to_string(),
+            index,
+            activity: activity.clone(),
+            player: true,
+        }
+    }
 }
 
 /// A positioned stream on one file: every read has a deadline, and a short read before the
@@ -939,11 +1044,11 @@ pub struct Reader {
     /// order; `None` for streams that only fetch (`unplayed`).
     played: Option<Arc<cache::Pieces>>,
     index: usize,
-    /// librqbit's id of the torrent it reads: a heal or an eviction gives it a new one.
-    torrent_id: usize,
-    /// Moves on every heal; `healed` says which torrents (librqbit ids) went.
+    /// Which life of its torrent it reads: a heal, an eviction or a removal starts a new
+    /// one (librqbit reuses its own ids, so they cannot tell).
+    generation: u64,
     heals: watch::Receiver<u64>,
-    healed: Arc<Mutex<HashSet<usize>>>,
+    generations: Generations,
     stream: Stream,
     pos: u64,
     /// Moved to the end of the file by `park`; the next read moves it back to `pos`.
@@ -978,8 +1083,8 @@ impl Reader {
                     )
                 })??,
                 changed = self.heals.changed() => {
-                    let gone = self.healed.lock().expect("healed lock").contains(&self.torrent_id);
-                    if gone || changed.is_err() {
+                    let now = generation_of(&self.generations, &self.activity.hash);
+                    if now != self.generation || changed.is_err() {
                         return Err(std::io::Error::other("the torrent was added back; open it again"));
                     }
                 }
@@ -1000,8 +1105,8 @@ impl Reader {
         Ok(())
     }
 
-    pub fn torrent_id(&self) -> usize {
-        self.torrent_id
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// A stream that is not a player's (a prefetch, a read-ahead window): what it reads
@@ -1060,6 +1165,12 @@ impl Drop for ActivityGuard {
         if self.player {
             a.player_streams = a.player_streams.saturating_sub(1);
         }
+        if let Some(n) = a.per_file.get_mut(&self.index) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                a.per_file.remove(&self.index);
+            }
+        }
     }
 }
 
@@ -1094,9 +1205,9 @@ fn list_files(files: impl Iterator<Item = (String, u64, bool)>) -> Vec<TorrentFi
 /// Adding a torrent for real: `only_files` selected, the magnet's peer hints and trackers
 /// (librqbit ignores `x.pe`, and a `.torrent` added from bytes would lack the magnet's
 /// trackers), existing data reused.
-fn add_options(magnet: &Magnet, only_files: Vec<usize>) -> AddTorrentOptions {
+fn add_options(magnet: &Magnet, only_files: Option<Vec<usize>>) -> AddTorrentOptions {
     AddTorrentOptions {
-        only_files: Some(only_files),
+        only_files,
         initial_peers: (!magnet.peers.is_empty()).then(|| magnet.peers.clone()),
         trackers: (!magnet.trackers.is_empty()).then(|| magnet.trackers.clone()),
         overwrite: true,
