@@ -438,6 +438,17 @@ impl Engine {
         generation_of(&self.generations, info_hash.as_str())
     }
 
+    /// Takes a torrent out of the session (with its data when `files`); streams still open
+    /// on it stop waiting.
+    async fn delete(&self, t: &ManagedTorrent, info_hash: &InfoHash, files: bool) -> Result<()> {
+        self.session
+            .delete(TorrentIdOrHash::Id(t.id()), files)
+            .await
+            .map_err(engine_error)?;
+        self.next_generation(info_hash);
+        Ok(())
+    }
+
     /// A torrent leaves the session under its streams: they stop waiting on it.
     fn next_generation(&self, info_hash: &InfoHash) {
         *self
@@ -588,11 +599,7 @@ impl Engine {
             .await
             .map_err(|e| Error::Internal(format!("cannot keep the .torrent: {e}")))?;
         let selected = t.only_files();
-        self.session
-            .delete(TorrentIdOrHash::Id(t.id()), false)
-            .await
-            .map_err(engine_error)?;
-        self.next_generation(info_hash);
+        self.delete(&t, info_hash, false).await?;
         // librqbit's persistence skips this when it fails to flush; its claim that the
         // evicted pieces are there must not survive, or the re-add would trust it.
         let _ = std::fs::remove_file(self.state_dir.join(format!("{}.bitv", info_hash.as_str())));
@@ -726,11 +733,7 @@ impl Engine {
         tokio::fs::write(&kept, &bytes)
             .await
             .map_err(|e| Error::Internal(format!("cannot keep {}: {e}", kept.display())))?;
-        self.session
-            .delete(TorrentIdOrHash::Id(t.id()), true)
-            .await
-            .map_err(engine_error)?;
-        self.next_generation(info_hash);
+        self.delete(&t, info_hash, true).await?;
         self.read_selected
             .lock()
             .expect("selection lock")
@@ -929,11 +932,7 @@ impl Engine {
         let Some(t) = self.handle(info_hash) else {
             return Ok(false);
         };
-        self.session
-            .delete(TorrentIdOrHash::Id(t.id()), true)
-            .await
-            .map_err(engine_error)?;
-        self.next_generation(info_hash);
+        self.delete(&t, info_hash, true).await?;
         self.activity
             .lock()
             .expect("activity lock")
