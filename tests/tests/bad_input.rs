@@ -1292,6 +1292,7 @@ fn running_out_of_descriptors_does_not_spin() {
 
     // 200 connections against a limit of 80.
     let cpu_before = cpu_ticks(pid);
+    let flood_started = Instant::now();
     let flood: Vec<TcpStream> = (0..200)
         .filter_map(|_| TcpStream::connect(&addr).ok())
         .collect();
@@ -1300,6 +1301,10 @@ fn running_out_of_descriptors_does_not_spin() {
     drop(flood);
     let log = std::fs::read_to_string(&log_path).unwrap_or_default();
     let accept_errors = log.matches("accept failed").count();
+    // The connects themselves can take seconds on a busy machine (the backlog is full):
+    // the bound is per second of flood. Rate-limited, each of the two listeners logs about
+    // once a second; one line per failed accept would be hundreds.
+    let flood_secs = flood_started.elapsed().as_secs() + 1;
     // Back to normal once the flood is gone.
     let recovered = Instant::now();
     let mut ok = false;
@@ -1318,8 +1323,8 @@ fn running_out_of_descriptors_does_not_spin() {
         "momod used {cpu} CPU ticks in 2 s of a connection flood"
     );
     assert!(
-        accept_errors <= 10,
-        "{accept_errors} accept errors logged in 2 s:\n{log}"
+        accept_errors as u64 <= 4 + 2 * flood_secs,
+        "{accept_errors} accept errors logged in {flood_secs} s:\n{log}"
     );
     assert!(ok, "momod did not recover after the flood:\n{log}");
 }
