@@ -1,8 +1,11 @@
 //! Connecting to momod and turning failures into the exit codes scripts rely on.
 use std::fmt;
 
+use momo_proto::v1 as pb;
+use momo_proto::v1::library_service_client::LibraryServiceClient;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Status};
 
@@ -74,6 +77,45 @@ where
         }
         token = next;
     }
+}
+
+/// The library service as momoctl talks to it.
+pub type LibraryClient = LibraryServiceClient<InterceptedService<Channel, Auth>>;
+
+/// Every movie, in pages of `page_size` (0: the daemon's default).
+pub async fn all_movies(client: &LibraryClient, page_size: u32) -> Result<Vec<pb::Movie>, Status> {
+    all_pages(|page_token| {
+        let mut client = client.clone();
+        async move {
+            let page = client
+                .list_movies(pb::ListMoviesRequest {
+                    page_size,
+                    page_token,
+                })
+                .await?
+                .into_inner();
+            Ok((page.movies, page.next_page_token))
+        }
+    })
+    .await
+}
+
+/// Every show, in pages of `page_size` (0: the daemon's default).
+pub async fn all_shows(client: &LibraryClient, page_size: u32) -> Result<Vec<pb::Show>, Status> {
+    all_pages(|page_token| {
+        let mut client = client.clone();
+        async move {
+            let page = client
+                .list_shows(pb::ListShowsRequest {
+                    page_size,
+                    page_token,
+                })
+                .await?
+                .into_inner();
+            Ok((page.shows, page.next_page_token))
+        }
+    })
+    .await
 }
 
 /// Adds `authorization: Bearer <token>` to every call when a token is given.

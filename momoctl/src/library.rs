@@ -2,17 +2,16 @@
 use clap::{Args, Subcommand, ValueEnum};
 use momo_proto::v1 as pb;
 use momo_proto::v1::library_service_client::LibraryServiceClient;
-use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-use crate::client::{Auth, Failure, all_pages};
+use crate::client::{Auth, Failure, all_movies, all_shows};
 use crate::jobs;
 use crate::json;
 use crate::output::{self, Format, opt, title_year, tmdb_tag, yes};
 use pb::job_result::Value as JobValue;
 use pb::start_job_request::Op;
 
-type Client = LibraryServiceClient<InterceptedService<Channel, Auth>>;
+type Client = crate::client::LibraryClient;
 
 #[derive(Subcommand, Debug)]
 pub enum MovieCmd {
@@ -139,23 +138,11 @@ pub async fn movie(
             print_movie("added movie", m.into(), format);
         }
         MovieCmd::Ls => {
-            let movies: Vec<json::Movie> = all_pages(|page_token| {
-                let mut client = client.clone();
-                async move {
-                    let page = client
-                        .list_movies(pb::ListMoviesRequest {
-                            page_size: 0,
-                            page_token,
-                        })
-                        .await?
-                        .into_inner();
-                    Ok((page.movies, page.next_page_token))
-                }
-            })
-            .await?
-            .into_iter()
-            .map(json::Movie::from)
-            .collect();
+            let movies: Vec<json::Movie> = all_movies(&client, 0)
+                .await?
+                .into_iter()
+                .map(json::Movie::from)
+                .collect();
             output::emit(format, &movies, |movies| {
                 let rows = movies.iter().map(|m| {
                     vec![
@@ -255,23 +242,11 @@ pub async fn show(
             }
         }
         ShowCmd::Ls => {
-            let shows: Vec<json::ShowSummary> = all_pages(|page_token| {
-                let mut client = client.clone();
-                async move {
-                    let page = client
-                        .list_shows(pb::ListShowsRequest {
-                            page_size: 0,
-                            page_token,
-                        })
-                        .await?
-                        .into_inner();
-                    Ok((page.shows, page.next_page_token))
-                }
-            })
-            .await?
-            .into_iter()
-            .map(json::ShowSummary::from)
-            .collect();
+            let shows: Vec<json::ShowSummary> = all_shows(&client, 0)
+                .await?
+                .into_iter()
+                .map(json::ShowSummary::from)
+                .collect();
             output::emit(format, &shows, |shows| {
                 let rows = shows.iter().map(|s| {
                     vec![

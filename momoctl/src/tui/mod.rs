@@ -28,7 +28,7 @@ use tokio::task::AbortHandle;
 use tonic::Status;
 use tonic::transport::Channel;
 
-use crate::client::{Auth, Failure, all_pages};
+use crate::client::{Auth, Failure, all_movies, all_shows};
 use app::{App, Command, Detail, Selected, Tab, Update};
 
 pub async fn run(channel: Channel, auth: Auth) -> Result<(), Failure> {
@@ -218,34 +218,8 @@ impl Rpc {
 
     async fn load_library(self) -> Result<Update, Status> {
         let client = self.library();
-        let movies = all_pages(|page_token| {
-            let mut client = client.clone();
-            async move {
-                let page = client
-                    .list_movies(pb::ListMoviesRequest {
-                        page_size: 1000,
-                        page_token,
-                    })
-                    .await?
-                    .into_inner();
-                Ok((page.movies, page.next_page_token))
-            }
-        })
-        .await?;
-        let shows = all_pages(|page_token| {
-            let mut client = client.clone();
-            async move {
-                let page = client
-                    .list_shows(pb::ListShowsRequest {
-                        page_size: 1000,
-                        page_token,
-                    })
-                    .await?
-                    .into_inner();
-                Ok((page.shows, page.next_page_token))
-            }
-        })
-        .await?;
+        let movies = all_movies(&client, 1000).await?;
+        let shows = all_shows(&client, 1000).await?;
         let _ = self.tx.send(Update::Shows(shows)).await;
         Ok(Update::Movies(movies))
     }
