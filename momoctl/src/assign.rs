@@ -101,7 +101,7 @@ impl ItemKind {
     }
 }
 
-fn item_ref(kind: ItemKind, id: i64) -> pb::ItemRef {
+pub fn item_ref(kind: ItemKind, id: i64) -> pb::ItemRef {
     let kind = match kind {
         ItemKind::Movie => pb::ItemKind::Movie,
         ItemKind::Episode => pb::ItemKind::Episode,
@@ -205,6 +205,14 @@ pub fn print_assignment(format: Format, a: pb::Assignment) {
             human_size(a.file_size),
             shown(&a.share_path)
         );
+        for s in &a.subtitles {
+            println!(
+                "  subtitle {} ({}): {}",
+                s.id,
+                s.language,
+                shown(&s.share_path)
+            );
+        }
     });
 }
 
@@ -284,6 +292,29 @@ fn print_pack(report: &json::PackReport) {
                 f.index,
                 shown(&f.path),
                 human_size(f.size)
+            );
+        }
+    }
+    if !report.subtitles.is_empty() {
+        println!("subtitles ({}):", report.subtitles.len());
+        for s in &report.subtitles {
+            let mut what = s.language.clone();
+            if s.forced {
+                what.push_str(", forced");
+            }
+            if s.sdh {
+                what.push_str(", sdh");
+            }
+            let result = match (&s.attached, report.dry_run) {
+                (Some(a), _) => format!("  ->  subtitle {}", a.id),
+                (None, true) => String::new(),
+                (None, false) => "  (not attached: see the job's log)".into(),
+            };
+            println!(
+                "  {}  {what}  <-  [{}] {}{result}",
+                code(s.episode.season_number, s.episode.episode_number),
+                s.file.index,
+                shown(&s.file.path)
             );
         }
     }

@@ -221,6 +221,8 @@ pub struct Assignment {
     pub created_at: i64,
     pub share_path: String,
     pub replaced_id: Option<i64>,
+    /// Subtitles attached with it (those the torrent held for the item).
+    pub subtitles: Vec<Subtitle>,
 }
 
 impl From<pb::Assignment> for Assignment {
@@ -240,6 +242,67 @@ impl From<pb::Assignment> for Assignment {
             created_at: a.created_at,
             share_path: a.share_path,
             replaced_id: a.replaced_id,
+            subtitles: a.subtitles.into_iter().map(Subtitle::from).collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Subtitle {
+    pub id: i64,
+    pub item_kind: &'static str,
+    pub item_id: i64,
+    pub language: String,
+    pub forced: bool,
+    pub sdh: bool,
+    pub format: String,
+    pub origin: String,
+    pub size: u64,
+    pub source_name: String,
+    pub share_path: String,
+    pub created_at: i64,
+}
+
+impl From<pb::Subtitle> for Subtitle {
+    fn from(s: pb::Subtitle) -> Subtitle {
+        let item = s.item.unwrap_or_default();
+        Subtitle {
+            id: s.id,
+            item_kind: item_kind(item.kind),
+            item_id: item.id,
+            language: s.language,
+            forced: s.forced,
+            sdh: s.sdh,
+            format: s.format,
+            origin: s.origin,
+            size: s.size,
+            source_name: s.source_name,
+            share_path: s.share_path,
+            created_at: s.created_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct PackSubtitle {
+    pub episode: EpisodeRef,
+    pub file: File,
+    pub language: String,
+    pub forced: bool,
+    pub sdh: bool,
+    /// The subtitle attached from it; null on a dry run or when it could not be fetched.
+    pub attached: Option<Subtitle>,
+}
+
+impl From<pb::PackSubtitle> for PackSubtitle {
+    fn from(p: pb::PackSubtitle) -> PackSubtitle {
+        PackSubtitle {
+            episode: EpisodeRef::from(p.episode.unwrap_or_default()),
+            file: File::from(p.file.unwrap_or_default()),
+            language: p.language,
+            forced: p.forced,
+            sdh: p.sdh,
+            attached: p.attached.map(Subtitle::from),
         }
     }
 }
@@ -331,6 +394,7 @@ pub struct PackReport {
     pub unmatched_files: Vec<File>,
     pub missing_episodes: Vec<EpisodeRef>,
     pub ambiguous: Vec<PackMatch>,
+    pub subtitles: Vec<PackSubtitle>,
 }
 
 impl From<pb::PackReport> for PackReport {
@@ -347,6 +411,7 @@ impl From<pb::PackReport> for PackReport {
                 .map(EpisodeRef::from)
                 .collect(),
             ambiguous: r.ambiguous.into_iter().map(PackMatch::from).collect(),
+            subtitles: r.subtitles.into_iter().map(PackSubtitle::from).collect(),
         }
     }
 }

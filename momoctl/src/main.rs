@@ -8,6 +8,7 @@ mod jobs;
 mod json;
 mod library;
 mod output;
+mod subs;
 mod system;
 mod torrent;
 mod tui;
@@ -62,6 +63,9 @@ enum Command {
         kind: assign::ItemKind,
         id: i64,
     },
+    /// Subtitles of movies and episodes: ls, add, rm.
+    #[command(subcommand)]
+    Subs(subs::SubsCmd),
     /// Background jobs (show add/refresh, torrent assignments, packs): queued, running and
     /// the last hour's; --all for every one kept.
     Jobs {
@@ -138,6 +142,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             assign::unassign(channel, auth, cli.output, kind, id).await
         }
         Command::Torrent(cmd) => torrent::run(channel, auth, cli.output, cmd).await,
+        Command::Subs(cmd) => subs::run(channel, auth, cli.output, cmd).await,
         Command::Tui => tui::run(channel, auth).await,
         Command::Jobs { all } => jobs::list(channel, auth, cli.output, all).await,
         Command::Job(cmd) => jobs::job(channel, auth, cli.output, cmd).await,

@@ -141,6 +141,9 @@ pub struct TorrentConfig {
     /// Chunk requests (16 KiB) kept in flight per peer. Fewer make a seek's piece come
     /// sooner (it queues behind them); more help distant peers on fast links.
     pub request_window: u64,
+    /// Download rate (KiB/s) while no stream reads, with `start_paused`: what a file kept
+    /// selected for the player's next range may fetch meanwhile. 0 = no limit.
+    pub idle_download_kib_s: u64,
 }
 
 impl Default for Config {
@@ -198,6 +201,7 @@ impl Default for TorrentConfig {
             idle_timeout_s: 300,
             start_paused: true,
             request_window: 16,
+            idle_download_kib_s: 128,
         }
     }
 }
@@ -404,6 +408,11 @@ impl Config {
                 2..=1024,
             ),
             (
+                "torrent.idle_download_kib_s",
+                self.torrent.idle_download_kib_s,
+                0..=1_048_576,
+            ),
+            (
                 "torrent.cache_max_mb",
                 self.torrent.cache_max_mb,
                 0..=100_000_000,
@@ -417,6 +426,10 @@ impl Config {
                     range.end()
                 );
             }
+        }
+        // librqbit's limiter takes a 16 KiB request whole: a smaller rate would kill peers.
+        if (1..16).contains(&self.torrent.idle_download_kib_s) {
+            bail!("config key `torrent.idle_download_kib_s` must be 0 (no limit) or at least 16");
         }
         if self.tmdb.rate_limit_per_s == 0 {
             bail!("config key `tmdb.rate_limit_per_s` must be at least 1");
@@ -559,6 +572,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn idle_download_rate_is_off_or_at_least_one_request() {
+        for (value, ok) in [("0", true), ("8", false), ("16", true), ("2000000", false)] {
+            let r = Config::load(None, env(&[("MOMO_TORRENT_IDLE_DOWNLOAD_KIB_S", value)]));
+            match r {
+                Ok(c) => {
+                    assert!(ok, "{value} was accepted");
+                    assert_eq!(c.torrent.idle_download_kib_s.to_string(), value);
+                }
+                Err(e) => {
+                    assert!(!ok, "{value} was refused: {e}");
+                    assert!(e.to_string().contains("torrent.idle_download_kib_s"), "{e}");
+                }
+            }
+        }
     }
 
     #[test]

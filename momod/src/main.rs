@@ -21,6 +21,7 @@ mod listen;
 mod proptests;
 mod store;
 mod stream;
+mod subtitles;
 mod tmdb;
 mod torrent;
 mod vfs;
@@ -118,7 +119,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
     if config.tmdb.api_key.as_deref().is_none_or(str::is_empty) {
         info!("no TMDB API key: adding by TMDB id is off; `movie add --title` still works");
     }
-    let vfs = Arc::new(vfs::Vfs::new(store.clone()));
+    let subtitle_files = subtitles::Files::new(&data_dir)
+        .with_context(|| format!("cannot create {}/subtitles", data_dir.display()))?;
+    // Files of subtitles deleted with their item (or by a run that crashed mid-removal).
+    let orphans = subtitle_files.sweep(&store.subtitle_files().await?);
+    if orphans > 0 {
+        info!(orphans, "removed subtitle files no longer attached");
+    }
+    let vfs = Arc::new(vfs::Vfs::new(store.clone(), subtitle_files.clone()));
     let engine = torrent::Engine::start(&config.torrent, &data_dir).await?;
     let streamer = stream::Streamer::new(
         engine.clone(),
@@ -130,6 +138,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         vfs.clone(),
         engine.clone(),
         streamer.clone(),
+        subtitle_files,
         config.library.local_roots.clone(),
     );
 

@@ -20,8 +20,9 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 use crate::error::Result;
-use crate::library::model::{Item, SourceFile};
+use crate::library::model::{Item, SourceFile, Subtitle};
 use crate::store::{ShareEpisode, ShareMovie, ShareRows, ShareSource, Store};
+use crate::subtitles::{Files, Sidecar, sidecar_names};
 
 pub const MOVIES: &str = "Movies";
 pub const TV_SHOWS: &str = "TV Shows";
@@ -83,6 +84,8 @@ pub struct Tree {
     by_path: HashMap<String, Node>,
     /// Where each item with a source appears.
     item_paths: HashMap<Item, String>,
+    /// Where each subtitle appears (beside its item's video).
+    subtitle_paths: HashMap<i64, String>,
 }
 
 impl Tree {
@@ -101,6 +104,11 @@ impl Tree {
         self.item_paths.get(&item).map(String::as_str)
     }
 
+    /// The share path of a subtitle, if its item has a source.
+    pub fn path_of_subtitle(&self, id: i64) -> Option<&str> {
+        self.subtitle_paths.get(&id).map(String::as_str)
+    }
+
     pub fn len(&self) -> usize {
         self.by_path.len()
     }
@@ -109,15 +117,17 @@ impl Tree {
 /// The cached tree, rebuilt when the database's write generation moves.
 pub struct Vfs {
     store: Store,
+    subtitles: Files,
     cached: Mutex<Option<(u64, Arc<Tree>)>>,
     /// Serialises rebuilds so a burst of requests after a change builds once.
     building: tokio::sync::Mutex<()>,
 }
 
 impl Vfs {
-    pub fn new(store: Store) -> Vfs {
+    pub fn new(store: Store, subtitles: Files) -> Vfs {
         Vfs {
             store,
+            subtitles,
             cached: Mutex::new(None),
             building: tokio::sync::Mutex::new(()),
         }
@@ -137,7 +147,7 @@ impl Vfs {
         let generation = self.store.generation();
         let started = std::time::Instant::now();
         let rows = self.store.share_rows().await?;
-        let tree = Arc::new(build(rows));
+        let tree = Arc::new(build(rows, &self.subtitles));
         tracing::debug!(entries = tree.len(), elapsed = ?started.elapsed(), "share tree built");
         *self.cached.lock().expect("vfs cache lock") = Some((generation, tree.clone()));
         Ok(tree)
@@ -252,16 +262,59 @@ fn file_node(name: String, s: &ShareSource) -> FileNode {
 struct Builder {
     files: HashMap<String, Vec<FileNode>>,
     item_paths: HashMap<Item, String>,
+    /// Each item's folder and its video's name without the extension, for its sidecars.
+    bases: HashMap<Item, (String, String)>,
+    subtitle_paths: HashMap<i64, String>,
 }
 
 impl Builder {
-    fn add(&mut self, dir: String, file: FileNode, item: Item) {
+    /// Adds an item's video; `ext` is the extension its name ends with.
+    fn add(&mut self, dir: String, file: FileNode, item: Item, ext: &str) {
         self.item_paths.insert(item, format!("{dir}/{}", file.name));
+        let base = file.name[..file.name.len() - ext.len()].to_string();
+        self.bases.insert(item, (dir.clone(), base));
         self.files.entry(dir).or_default().push(file);
+    }
+
+    /// Puts each subtitle beside its item's video (items without a source have none shown).
+    fn add_subtitles(&mut self, subtitles: Vec<Subtitle>, files: &Files) {
+        let mut by_item: HashMap<Item, Vec<Subtitle>> = HashMap::new();
+        for s in subtitles {
+            if self.bases.contains_key(&s.item) {
+                by_item.entry(s.item).or_default().push(s);
+            }
+        }
+        for (item, subs) in by_item {
+            let (dir, base) = self.bases[&item].clone();
+            let sidecars: Vec<Sidecar> = subs
+                .iter()
+                .map(|s| Sidecar {
+                    language: s.language.clone(),
+                    forced: s.forced,
+                    sdh: s.sdh,
+                    format: s.format,
+                })
+                .collect();
+            for (s, name) in subs.iter().zip(sidecar_names(&base, &sidecars)) {
+                self.subtitle_paths.insert(s.id, format!("{dir}/{name}"));
+                let path = files
+                    .path(&s.sha256, s.format)
+                    .to_string_lossy()
+                    .to_string();
+                self.files.entry(dir.clone()).or_default().push(FileNode {
+                    name,
+                    size: s.size,
+                    modified: UNIX_EPOCH + Duration::from_secs(s.created_at.max(0) as u64),
+                    etag: format!("s{:x}-{:x}-{:x}", s.id, s.size, s.created_at),
+                    file: SourceFile::Local { path },
+                    next: None,
+                });
+            }
+        }
     }
 }
 
-fn build(rows: ShareRows) -> Tree {
+fn build(rows: ShareRows, subtitle_files: &Files) -> Tree {
     let mut b = Builder::default();
 
     // Movies: one folder each.
@@ -280,11 +333,13 @@ fn build(rows: ShareRows) -> Tree {
         None => format!("{{id-{}}}", m.id),
     });
     for (folder, m) in movies {
-        let name = format!("{folder}{}", extension(m.source.file.path()));
+        let ext = extension(m.source.file.path());
+        let name = format!("{folder}{ext}");
         b.add(
             format!("/{MOVIES}/{folder}"),
             file_node(name, &m.source),
             Item::Movie(m.id),
+            &ext,
         );
     }
 
@@ -341,8 +396,9 @@ fn build(rows: ShareRows) -> Tree {
             next,
             ..file_node(name, &e.source)
         };
-        b.add(dir, node, Item::Episode(e.episode_id));
+        b.add(dir, node, Item::Episode(e.episode_id), &ext);
     }
+    b.add_subtitles(rows.subtitles, subtitle_files);
 
     freeze(b)
 }
@@ -404,6 +460,7 @@ fn freeze(b: Builder) -> Tree {
     Tree {
         by_path,
         item_paths: b.item_paths,
+        subtitle_paths: b.subtitle_paths,
     }
 }
 
@@ -480,21 +537,50 @@ mod tests {
         }
     }
 
+    fn subtitle(id: i64, item: Item, language: &str, forced: bool) -> Subtitle {
+        Subtitle {
+            id,
+            item,
+            language: language.into(),
+            forced,
+            sdh: false,
+            format: crate::subtitles::Format::Srt,
+            origin: crate::library::model::SubtitleOrigin::Local,
+            sha256: format!("{id:064}"),
+            size: 1000 + id as u64,
+            source_name: "x.srt".into(),
+            provider_id: None,
+            created_at: 1_600_000_000,
+            share_path: String::new(),
+        }
+    }
+
     #[test]
     fn the_tree_has_the_player_layout() {
-        let tree = build(ShareRows {
-            movies: vec![
-                movie(1, Some(550), "Fight Club", Some(1999)),
-                movie(2, Some(1), "Solaris", Some(1972)),
-                movie(3, Some(2), "Solaris", Some(1972)),
-                movie(4, None, "solaris", Some(1972)),
-            ],
-            episodes: vec![
-                episode(1, "Breaking Bad", 1, 1, Some("Pilot")),
-                episode(1, "Breaking Bad", 1, 2, None),
-                episode(1, "Breaking Bad", 0, 1, Some("Good Cop / Bad Cop")),
-            ],
-        });
+        let tmp = tempfile::TempDir::new().unwrap();
+        let files = Files::new(tmp.path()).unwrap();
+        let tree = build(
+            ShareRows {
+                movies: vec![
+                    movie(1, Some(550), "Fight Club", Some(1999)),
+                    movie(2, Some(1), "Solaris", Some(1972)),
+                    movie(3, Some(2), "Solaris", Some(1972)),
+                    movie(4, None, "solaris", Some(1972)),
+                ],
+                episodes: vec![
+                    episode(1, "Breaking Bad", 1, 1, Some("Pilot")),
+                    episode(1, "Breaking Bad", 1, 2, None),
+                    episode(1, "Breaking Bad", 0, 1, Some("Good Cop / Bad Cop")),
+                ],
+                subtitles: vec![
+                    subtitle(1, Item::Movie(1), "en", false),
+                    subtitle(2, Item::Movie(1), "en", true),
+                    subtitle(3, Item::Episode(1101), "de", false),
+                    subtitle(4, Item::Movie(99), "en", false),
+                ],
+            },
+            &files,
+        );
         assert_eq!(names(&tree, "/"), ["Movies", "TV Shows"]);
         assert_eq!(
             names(&tree, "/Movies/"),
@@ -505,9 +591,34 @@ mod tests {
                 "Solaris (1972) {tmdb-2}"
             ]
         );
+        // Subtitles sit beside their video; one of an item with no source is not shown.
         assert_eq!(
             names(&tree, "/Movies/Fight Club (1999)"),
-            ["Fight Club (1999).mkv"]
+            [
+                "Fight Club (1999).en.forced.srt",
+                "Fight Club (1999).en.srt",
+                "Fight Club (1999).mkv"
+            ]
+        );
+        assert_eq!(
+            tree.path_of_subtitle(2),
+            Some("/Movies/Fight Club (1999)/Fight Club (1999).en.forced.srt")
+        );
+        assert_eq!(tree.path_of_subtitle(4), None);
+        let Some(Node::File(sub)) =
+            tree.lookup("/Movies/Fight Club (1999)/Fight Club (1999).en.srt")
+        else {
+            panic!("subtitle")
+        };
+        assert_eq!(sub.size, 1001);
+        assert_eq!(
+            sub.file,
+            SourceFile::Local {
+                path: files
+                    .path(&format!("{:064}", 1), crate::subtitles::Format::Srt)
+                    .to_string_lossy()
+                    .to_string()
+            }
         );
         assert_eq!(
             names(&tree, "/TV Shows/Breaking Bad (2008)"),
@@ -516,6 +627,7 @@ mod tests {
         assert_eq!(
             names(&tree, "/TV Shows/Breaking Bad (2008)/Season 01"),
             [
+                "Breaking Bad (2008) - S01E01 - Pilot.de.srt",
                 "Breaking Bad (2008) - S01E01 - Pilot.mp4",
                 "Breaking Bad (2008) - S01E02 - Episode 2.mp4"
             ]
@@ -548,10 +660,8 @@ mod tests {
 
     #[test]
     fn empty_library_has_just_the_top_folders() {
-        let tree = build(ShareRows {
-            movies: vec![],
-            episodes: vec![],
-        });
+        let tmp = tempfile::TempDir::new().unwrap();
+        let tree = build(ShareRows::default(), &Files::new(tmp.path()).unwrap());
         assert_eq!(names(&tree, "/"), ["Movies", "TV Shows"]);
         assert!(names(&tree, "/Movies").is_empty());
         assert!(tree.lookup("/Movies/nothing").is_none());

@@ -114,6 +114,54 @@ fn the_first_open_fetches_head_and_tail_and_nothing_after_the_reader_leaves() {
 }
 
 #[test]
+fn a_file_kept_for_the_next_range_fetches_little_until_a_reader_comes_back() {
+    let tmp = TempDir::new().unwrap();
+    // 4 MiB/s: unchecked, the kept selection would fetch 16 MiB in the 4 s watched.
+    let (data, _seeder, seeded) = seeded_file(&tmp, "Linger.Movie.mkv", 48, 7, Some(4));
+    let d = Daemon::start(
+        config()
+            .env("MOMO_STREAM_PREFETCH_ON_ASSIGN", "false")
+            .env("MOMO_STREAM_REUSE_IDLE_S", "60"),
+    );
+    let id = add_movie(&d, "Linger");
+    let path = assign(&d, "movie", &id, &seeded);
+    let disk = cached_file(&d, "Linger.Movie.mkv");
+    let addr = d.webdav_addr();
+
+    // A seek: 64 KiB in the middle, then the player hangs up.
+    let at = 24 * MIB + 12_345;
+    let range = format!("{at}-{}", at + 65_535);
+    let (code, body, _) = curl_get(&addr, &path, Some(&range), 30);
+    assert_eq!((code, body == data[at..at + 65_536]), (206, true));
+    let tail = data.len() - 2 * MIB..data.len();
+    eventually(Duration::from_secs(30), "head and tail on disk", || {
+        cached(&disk, &data, 0..2 * MIB) && cached(&disk, &data, tail.clone())
+    });
+    // Nothing reads now, though the file stays selected for the player's next range.
+    std::thread::sleep(Duration::from_secs(1));
+    let progress = || torrent(&d, &seeded)["progress_bytes"].as_u64().unwrap();
+    let before = progress();
+    std::thread::sleep(Duration::from_secs(4));
+    let fetched = progress() - before;
+    assert!(
+        fetched <= 2 * MIB as u64,
+        "{fetched} bytes fetched in 4 s with no reader (idle rate 128 KiB/s)"
+    );
+
+    // The peers are still there: the next range comes at the swarm's speed, not the idle rate.
+    let at = 36 * MIB;
+    let range = format!("{at}-{}", at + 4 * MIB - 1);
+    let started = std::time::Instant::now();
+    let (code, body, _) = curl_get(&addr, &path, Some(&range), 30);
+    assert_eq!((code, body == data[at..at + 4 * MIB]), (206, true));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "4 MiB took {:?}: still held at the idle rate",
+        started.elapsed()
+    );
+}
+
+#[test]
 fn an_assigned_file_gets_its_head_and_tail_then_the_torrent_idles() {
     let tmp = TempDir::new().unwrap();
     let (data, _seeder, seeded) = seeded_file(&tmp, "Assigned.Movie.mkv", 40, 4, Some(2));

@@ -149,6 +149,23 @@ fn assignment() -> pb::Assignment {
         created_at: 1_795_000_000,
         share_path: "/Movies/Film (1999)/Film (1999).mkv".into(),
         replaced_id: Some(2),
+        subtitles: vec![subtitle()],
+    }
+}
+
+fn subtitle() -> pb::Subtitle {
+    pb::Subtitle {
+        id: 3,
+        item: item(pb::ItemKind::Movie, 1),
+        language: "en".into(),
+        forced: false,
+        sdh: true,
+        format: "srt".into(),
+        origin: "torrent".into(),
+        size: 81_000,
+        source_name: "Subs/2_English.srt".into(),
+        share_path: "/Movies/Film (1999)/Film (1999).en.sdh.srt".into(),
+        created_at: 1_795_000_000,
     }
 }
 
@@ -300,8 +317,22 @@ fn samples() -> Vec<(&'static str, Value)> {
                 unmatched_files: vec![file()],
                 missing_episodes: vec![episode_ref()],
                 ambiguous: vec![pack_match()],
+                subtitles: vec![pb::PackSubtitle {
+                    episode: Some(pb::EpisodeRef {
+                        id: 7,
+                        season_number: 1,
+                        episode_number: 2,
+                        name: Some("Pilot".into()),
+                    }),
+                    file: Some(file()),
+                    language: "en".into(),
+                    forced: true,
+                    sdh: false,
+                    attached: Some(subtitle()),
+                }],
             })),
         ),
+        ("Subtitle", v(&Subtitle::from(subtitle()))),
         (
             "TorrentFiles",
             v(&TorrentFiles::from(pb::TorrentFilesResponse {

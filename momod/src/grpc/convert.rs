@@ -6,7 +6,8 @@ use tonic::Status;
 
 use crate::library::model::{
     Assignment, EpisodeDetail, FileChoice, Item, ItemKind, Labels, MediaKind, Movie, PackEpisode,
-    PackMatch, PackReport, ShowDetail, ShowSummary, SourceFile, TorrentUser, TorrentView,
+    PackMatch, PackReport, PackSubtitle, ShowDetail, ShowSummary, SourceFile, Subtitle,
+    TorrentUser, TorrentView,
 };
 use crate::library::{NewShow, RefreshReport, SearchResult};
 use crate::torrent::{InfoHash, Inspected, TorrentFile};
@@ -186,6 +187,34 @@ pub fn assignment(a: Assignment) -> pb::Assignment {
         created_at: a.created_at,
         share_path: a.share_path,
         replaced_id: a.replaced_id,
+        subtitles: a.subtitles.into_iter().map(subtitle).collect(),
+    }
+}
+
+pub fn subtitle(s: Subtitle) -> pb::Subtitle {
+    pb::Subtitle {
+        id: s.id,
+        item: Some(item_ref(s.item)),
+        language: s.language,
+        forced: s.forced,
+        sdh: s.sdh,
+        format: s.format.as_str().to_string(),
+        origin: s.origin.as_str().to_string(),
+        size: s.size,
+        source_name: s.source_name,
+        share_path: s.share_path,
+        created_at: s.created_at,
+    }
+}
+
+fn pack_subtitle(p: PackSubtitle) -> pb::PackSubtitle {
+    pb::PackSubtitle {
+        episode: Some(episode_ref(p.episode)),
+        file: Some(torrent_file(p.file)),
+        language: p.info.language,
+        forced: p.info.forced,
+        sdh: p.info.sdh,
+        attached: p.attached.map(subtitle),
     }
 }
 
@@ -231,6 +260,7 @@ pub fn pack_report(r: PackReport) -> pb::PackReport {
         unmatched_files: r.unmatched_files.into_iter().map(torrent_file).collect(),
         missing_episodes: r.missing_episodes.into_iter().map(episode_ref).collect(),
         ambiguous: r.ambiguous.into_iter().map(pack_match).collect(),
+        subtitles: r.subtitles.into_iter().map(pack_subtitle).collect(),
     }
 }
 

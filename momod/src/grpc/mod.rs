@@ -7,6 +7,7 @@ mod assignment;
 mod convert;
 mod jobs;
 mod library;
+mod subtitles;
 mod system;
 mod torrent;
 
@@ -21,6 +22,7 @@ use anyhow::{Context, bail};
 use momo_proto::v1::assignment_service_server::AssignmentServiceServer;
 use momo_proto::v1::job_service_server::JobServiceServer;
 use momo_proto::v1::library_service_server::LibraryServiceServer;
+use momo_proto::v1::subtitle_service_server::SubtitleServiceServer;
 use momo_proto::v1::system_service_server::SystemServiceServer;
 use momo_proto::v1::torrent_service_server::TorrentServiceServer;
 use tokio::net::{TcpListener, UnixListener};
@@ -38,11 +40,14 @@ use assignment::AssignmentApi;
 use jobs::JobApi;
 pub use jobs::executor as job_executor;
 use library::LibraryApi;
+use subtitles::SubtitleApi;
 use system::SystemApi;
 use torrent::TorrentApi;
 
 /// Largest request accepted: the longest fields (a magnet, a path) are a few KiB.
 const MAX_REQUEST_BYTES: usize = 256 * 1024;
+/// A subtitle sent to be attached: the largest one accepted, and room for the rest.
+const MAX_SUBTITLE_REQUEST_BYTES: usize = crate::subtitles::MAX_BYTES + 64 * 1024;
 
 /// Binds every configured listener, then serves until `shutdown` turns true. Calls in
 /// flight then get `grace` to finish before they are dropped.
@@ -114,6 +119,12 @@ pub async fn serve(
                 library: library.clone(),
             })
             .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            SubtitleServiceServer::new(SubtitleApi {
+                library: library.clone(),
+            })
+            .max_decoding_message_size(MAX_SUBTITLE_REQUEST_BYTES),
         )
         .add_service(
             TorrentServiceServer::new(TorrentApi { library })

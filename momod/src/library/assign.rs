@@ -5,12 +5,15 @@ use std::path::{Path, PathBuf};
 
 use super::Library;
 use super::model::{
-    Assignment, FileChoice, Item, Labels, NewSource, PackEpisode, PackReport, SourceFile,
+    Assignment, FileChoice, Item, Labels, NewSource, PackEpisode, PackReport, PackSubtitle,
+    SourceFile,
 };
 use super::pack::{self, is_playable};
 use crate::error::{Error, Result};
 use crate::jobs::JobCtx;
 use crate::stream::Target;
+use crate::subtitles;
+use crate::subtitles::torrent::TorrentSubtitle;
 use crate::torrent::{Inspected, Magnet, TorrentFile};
 
 impl Library {
@@ -67,9 +70,19 @@ impl Library {
         let source = torrent_source(&magnet, &file, &labels);
         let target = Target::of(&source.file, source.size);
         let mut attached = self.attach(vec![(item, source)]).await?;
+        let subs = subtitles::torrent::plan(&inspected.files, std::slice::from_ref(&file));
+        if !subs.is_empty() {
+            ctx.step(format!(
+                "fetching {} subtitle files from the torrent",
+                subs.len()
+            ));
+        }
+        let subs = subs.into_iter().map(|s| (item, s)).collect();
+        let mut assignment = attached.remove(0);
+        assignment.subtitles = self.attach_torrent_subtitles(&magnet, subs).await;
         self.streamer
             .prefetch_assigned(target.into_iter().collect());
-        Ok(attached.remove(0))
+        Ok(assignment)
     }
 
     /// Maps the pack's video files to the show's episodes (one season, or all) by name;
@@ -110,6 +123,18 @@ impl Library {
         ctx.step("waiting for the torrent's metadata from the swarm");
         let inspected = self.engine.inspect(&magnet).await?;
         let mut plan = pack::plan(&episodes, &inspected.files, season);
+        let videos: Vec<TorrentFile> = plan.matched.iter().map(|m| m.file.clone()).collect();
+        // Each subtitle file of the pack with the episode whose video it goes with.
+        let mut found: Vec<(PackEpisode, TorrentSubtitle)> =
+            subtitles::torrent::plan(&inspected.files, &videos)
+                .into_iter()
+                .filter_map(|s| {
+                    let m = plan.matched.iter().find(|m| m.file.index == s.video)?;
+                    Some((m.episode.clone(), s))
+                })
+                .collect();
+        found.sort_by_key(|(e, _)| (e.season_number, e.episode_number));
+        let mut added = Vec::new();
         ctx.progress(
             plan.matched.len() as u64,
             Some(episodes.len() as u64),
@@ -142,10 +167,21 @@ impl Library {
                 .filter_map(|(_, s)| Target::of(&s.file, s.size))
                 .collect();
             let attached = self.attach(sources).await?;
-            self.streamer.prefetch_assigned(targets);
             for (m, a) in plan.matched.iter_mut().zip(attached) {
                 m.share_path = a.share_path;
             }
+            if !found.is_empty() {
+                ctx.step(format!(
+                    "fetching {} subtitle files from the torrent",
+                    found.len()
+                ));
+            }
+            let wanted = found
+                .iter()
+                .map(|(e, s)| (Item::Episode(e.id), s.clone()))
+                .collect();
+            added = self.attach_torrent_subtitles(&magnet, wanted).await;
+            self.streamer.prefetch_assigned(targets);
         }
         Ok(PackReport {
             info_hash: inspected.info_hash.clone(),
@@ -155,6 +191,25 @@ impl Library {
             unmatched_files: plan.unmatched_files,
             missing_episodes: plan.missing_episodes,
             ambiguous: plan.ambiguous,
+            subtitles: found
+                .into_iter()
+                .map(|(episode, s)| {
+                    let provider = format!("{}:{}", magnet.info_hash, s.file.index);
+                    let attached = added
+                        .iter()
+                        .find(|a| {
+                            a.item == Item::Episode(episode.id)
+                                && a.provider_id.as_deref() == Some(provider.as_str())
+                        })
+                        .cloned();
+                    PackSubtitle {
+                        episode,
+                        file: s.file,
+                        info: s.info,
+                        attached,
+                    }
+                })
+                .collect(),
         })
     }
 

@@ -9,6 +9,8 @@
 //! - `pack`: reading release file names (which files are videos, which episodes a file holds)
 //!   and mapping a pack's files to a show's episodes.
 //! - `torrents`: the engine's torrents with the items that play from them.
+//! - `subtitles`: attaching subtitles to items (by hand, from the item's torrent), listing
+//!   and removing them.
 //!
 //! All fetching (TMDB, torrent metadata) happens before a write starts, and each use-case
 //! writes in one transaction, so a failure anywhere leaves the library as it was.
@@ -17,6 +19,7 @@ pub mod limits;
 mod media;
 pub mod model;
 pub(crate) mod pack;
+mod subtitles;
 mod torrents;
 
 use std::path::PathBuf;
@@ -25,6 +28,7 @@ use std::sync::Arc;
 use crate::error::Result;
 use crate::store::Store;
 use crate::stream::Streamer;
+use crate::subtitles::Files;
 use crate::tmdb::Tmdb;
 use crate::torrent::Engine;
 use crate::vfs::Vfs;
@@ -38,6 +42,10 @@ pub struct Library {
     vfs: Arc<Vfs>,
     engine: Arc<Engine>,
     streamer: Arc<Streamer>,
+    /// Where subtitles' bytes are kept.
+    subtitle_files: Files,
+    /// Held while subtitle files and rows change together (`subtitles`).
+    subtitle_writes: Arc<tokio::sync::Mutex<()>>,
     /// Folders whose files may be assigned as local sources.
     local_roots: Vec<PathBuf>,
 }
@@ -49,6 +57,7 @@ impl Library {
         vfs: Arc<Vfs>,
         engine: Arc<Engine>,
         streamer: Arc<Streamer>,
+        subtitle_files: Files,
         local_roots: Vec<PathBuf>,
     ) -> Library {
         Library {
@@ -57,6 +66,8 @@ impl Library {
             vfs,
             engine,
             streamer,
+            subtitle_files,
+            subtitle_writes: Arc::new(tokio::sync::Mutex::new(())),
             local_roots,
         }
     }

@@ -258,6 +258,71 @@ pub struct Assignment {
     pub share_path: String,
     /// The assignment this one replaced, when it did.
     pub replaced_id: Option<i64>,
+    /// Subtitles attached along with it (those a torrent holds for the item).
+    pub subtitles: Vec<Subtitle>,
+}
+
+// ---------------------------------------------------------------------- subtitles
+
+/// Where a subtitle came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubtitleOrigin {
+    /// A file of the torrent the item plays from.
+    Torrent,
+    OpenSubtitles,
+    /// Added by hand (`momoctl subs add`).
+    Local,
+}
+
+impl SubtitleOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubtitleOrigin::Torrent => "torrent",
+            SubtitleOrigin::OpenSubtitles => "opensubtitles",
+            SubtitleOrigin::Local => "local",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SubtitleOrigin> {
+        match s {
+            "torrent" => Some(SubtitleOrigin::Torrent),
+            "opensubtitles" => Some(SubtitleOrigin::OpenSubtitles),
+            "local" => Some(SubtitleOrigin::Local),
+            _ => None,
+        }
+    }
+}
+
+/// A subtitle to attach; its bytes are already in `subtitles::Files`.
+#[derive(Debug, Clone)]
+pub struct NewSubtitle {
+    pub language: String,
+    pub forced: bool,
+    pub sdh: bool,
+    pub format: crate::subtitles::Format,
+    pub origin: SubtitleOrigin,
+    pub sha256: String,
+    pub size: u64,
+    pub source_name: String,
+    pub provider_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Subtitle {
+    pub id: i64,
+    pub item: Item,
+    pub language: String,
+    pub forced: bool,
+    pub sdh: bool,
+    pub format: crate::subtitles::Format,
+    pub origin: SubtitleOrigin,
+    pub sha256: String,
+    pub size: u64,
+    pub source_name: String,
+    pub provider_id: Option<String>,
+    pub created_at: i64,
+    /// Where it appears in the share; empty while its item has no source.
+    pub share_path: String,
 }
 
 // ---------------------------------------------------------------------- torrents
@@ -294,6 +359,19 @@ pub struct PackReport {
     pub unmatched_files: Vec<TorrentFile>,
     pub missing_episodes: Vec<PackEpisode>,
     pub ambiguous: Vec<PackMatch>,
+    /// The pack's subtitle files that go with matched episodes.
+    pub subtitles: Vec<PackSubtitle>,
+}
+
+/// A subtitle file of a pack, the episode it goes with, and (unless a dry run, and once
+/// fetched) the subtitle attached from it.
+#[derive(Debug, Clone)]
+pub struct PackSubtitle {
+    pub episode: PackEpisode,
+    pub file: TorrentFile,
+    /// What its name says: language, forced, SDH.
+    pub info: crate::subtitles::NameInfo,
+    pub attached: Option<Subtitle>,
 }
 
 /// A library item whose active source is a file of a given torrent.

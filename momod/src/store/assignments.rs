@@ -176,7 +176,7 @@ impl Store {
     }
 }
 
-fn item_of(movie: Option<i64>, episode: Option<i64>) -> Option<Item> {
+pub(super) fn item_of(movie: Option<i64>, episode: Option<i64>) -> Option<Item> {
     match (movie, episode) {
         (Some(m), _) => Some(Item::Movie(m)),
         (_, Some(e)) => Some(Item::Episode(e)),
@@ -228,6 +228,7 @@ fn active(conn: &mut SqliteConnection, item: Item) -> Result<Option<Assignment>>
             created_at,
             share_path: String::new(),
             replaced_id: None,
+            subtitles: Vec::new(),
         })
     })
     .transpose()
@@ -272,7 +273,7 @@ fn insert(conn: &mut SqliteConnection, item: Item, new: &NewSource) -> Result<()
     Ok(())
 }
 
-fn item_exists(conn: &mut SqliteConnection, item: Item) -> Result<bool> {
+pub(super) fn item_exists(conn: &mut SqliteConnection, item: Item) -> Result<bool> {
     let found = match item {
         Item::Movie(id) => movies::table
             .find(id)

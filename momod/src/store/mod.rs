@@ -4,6 +4,7 @@
 //! - `media`: movies, shows, seasons, episodes.
 //! - `assignments`: which file plays each item (one active per item).
 //! - `share`: the read model the share's tree is built from.
+//! - `subtitles`: subtitles attached to movies and episodes.
 //! - `jobs`: background jobs and their log lines.
 //!
 //! SQLite underneath: a small connection pool (WAL, foreign keys on, busy timeout),
@@ -16,6 +17,7 @@ mod jobs;
 mod media;
 mod schema;
 mod share;
+mod subtitles;
 
 pub use jobs::{JobEnd, NewLogLine};
 pub use media::NewShowRecord;

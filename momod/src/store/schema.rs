@@ -58,12 +58,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    subtitles (id) {
+        id -> BigInt,
+        movie_id -> Nullable<BigInt>,
+        episode_id -> Nullable<BigInt>,
+        language -> Text,
+        forced -> Bool,
+        sdh -> Bool,
+        format -> Text,
+        origin -> Text,
+        sha256 -> Text,
+        size -> BigInt,
+        source_name -> Text,
+        provider_id -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(seasons -> shows (show_id));
 diesel::joinable!(episodes -> seasons (season_id));
 diesel::joinable!(assignments -> movies (movie_id));
 diesel::joinable!(assignments -> episodes (episode_id));
+diesel::joinable!(subtitles -> movies (movie_id));
+diesel::joinable!(subtitles -> episodes (episode_id));
 
-diesel::allow_tables_to_appear_in_same_query!(movies, shows, seasons, episodes, assignments);
+diesel::allow_tables_to_appear_in_same_query!(
+    movies,
+    shows,
+    seasons,
+    episodes,
+    assignments,
+    subtitles
+);
 
 diesel::table! {
     jobs (id) {

@@ -5,8 +5,9 @@ use diesel::prelude::*;
 use super::Store;
 use super::assignments::{SourceRow, source_file};
 use super::schema::{assignments, episodes, movies, seasons, shows};
+use super::subtitles::all_subtitles;
 use crate::error::Result;
-use crate::library::model::SourceFile;
+use crate::library::model::{SourceFile, Subtitle};
 
 /// An active source as the share needs it.
 #[derive(Debug, Clone)]
@@ -43,6 +44,8 @@ pub struct ShareEpisode {
 pub struct ShareRows {
     pub movies: Vec<ShareMovie>,
     pub episodes: Vec<ShareEpisode>,
+    /// Every subtitle, oldest first (those of items without a source are not shown).
+    pub subtitles: Vec<Subtitle>,
 }
 
 type SourceCols = (i64, SourceRow, i64);
@@ -109,7 +112,10 @@ impl Store {
                     cols,
                 ))
                 .load(conn)?;
-            let mut rows = ShareRows::default();
+            let mut rows = ShareRows {
+                subtitles: all_subtitles(conn)?,
+                ..ShareRows::default()
+            };
             for (id, tmdb_id, title, year, source) in movie_rows {
                 let Some(source) = usable(share_source(source)) else {
                     continue;

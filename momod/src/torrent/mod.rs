@@ -6,6 +6,9 @@
 //!   our own open streams well below (`MAX_STREAMS`).
 //! - a streamed file that is not selected (`only_files`) stalls 5–30 s after seeks: a file is
 //!   selected before its first stream opens.
+//! - a peer with nothing to request sleeps up to 5 s, and a new stream does not wake it: a
+//!   file stays selected a while after its last reader, and while nothing reads the
+//!   session's download rate is held low (`Busy`) so that linger costs little.
 //! - `x.pe` peer hints are ignored by librqbit's magnet parser: we pass them as initial peers.
 //! - reads never time out: every read is wrapped in `read_timeout`.
 //! - torrents persist in `<data_dir>/torrent-session` with fastresume (no re-hash on restart).
@@ -25,6 +28,7 @@ pub mod magnet;
 use std::collections::{HashMap, HashSet};
 use std::io::SeekFrom;
 use std::net::{Ipv6Addr, SocketAddr};
+use std::num::NonZeroU32;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -147,6 +151,7 @@ pub struct Engine {
     state_dir: PathBuf,
     /// Near the disk budget, files are not selected: only what streams ask for is fetched.
     frugal: AtomicBool,
+    busy: Arc<Busy>,
     api: librqbit::Api,
     started: Instant,
 }
@@ -204,6 +209,12 @@ impl Engine {
                 config.listen_port
             )
         })?;
+        let busy = Busy::new(
+            session.clone(),
+            // Torrents that download in the background (not start_paused) run at full speed.
+            NonZeroU32::new(config.idle_download_kib_s.saturating_mul(1024) as u32)
+                .filter(|_| config.start_paused),
+        );
         let engine = Arc::new(Engine {
             api: librqbit::Api::new(session.clone(), None),
             session,
@@ -223,6 +234,7 @@ impl Engine {
             magnets: Mutex::new(HashMap::new()),
             state_dir: state.clone(),
             frugal: AtomicBool::new(false),
+            busy,
             started: Instant::now(),
         });
         info!(
@@ -335,7 +347,7 @@ impl Engine {
         index: usize,
         offset: u64,
     ) -> Result<Reader> {
-        let activity = ActivityGuard::new(&self.activity, info_hash.as_str(), index);
+        let activity = ActivityGuard::new(&self.activity, &self.busy, info_hash.as_str(), index);
         self.remember(info_hash, magnet);
         let handle = match self.handle(info_hash) {
             Some(h) => h,
@@ -1015,12 +1027,16 @@ struct ActivityGuard {
     index: usize,
     activity: ActivityMap,
     player: bool,
+    /// Counted in `Busy` (reading or about to): false while parked.
+    reading: bool,
+    busy: Arc<Busy>,
 }
 
 impl ActivityGuard {
     /// Counts a stream on file `index` from the moment its open starts, so neither an
     /// eviction nor a deselection can slip in while it opens.
-    fn new(activity: &ActivityMap, hash: &str, index: usize) -> ActivityGuard {
+    fn new(activity: &ActivityMap, busy: &Arc<Busy>, hash: &str, index: usize) -> ActivityGuard {
+        busy.reading(true);
         let mut map = activity.lock().expect("activity lock");
         let a = map.entry(hash.to_string()).or_default();
         a.last_read = Some(Instant::now());
@@ -1032,6 +1048,53 @@ impl ActivityGuard {
             index,
             activity: activity.clone(),
             player: true,
+            reading: true,
+            busy: busy.clone(),
+        }
+    }
+
+    fn reading(&mut self, on: bool) {
+        if std::mem::replace(&mut self.reading, on) != on {
+            self.busy.reading(on);
+        }
+    }
+}
+
+/// How many streams are reading (not parked), engine-wide. While none is, the session's
+/// download rate is held at `torrent.idle_download_kib_s`. Why: librqbit's peers, once they
+/// have nothing to request, sleep up to 5 s, and a new stream does not wake them. So a file
+/// stays selected for `stream.reuse_idle_s` after its last reader, to keep the peers busy
+/// for the player's next range; without a limit that linger fetches at the swarm's full
+/// speed what nobody asked for (about 14 MiB in 3 s after a seek on a 5 MiB/s swarm).
+/// Held back, the peers keep a request going and pick the next reader's pieces up at once.
+struct Busy {
+    session: Arc<Session>,
+    idle_rate: Option<NonZeroU32>,
+    readers: Mutex<usize>,
+}
+
+impl Busy {
+    fn new(session: Arc<Session>, idle_rate: Option<NonZeroU32>) -> Arc<Busy> {
+        session.ratelimits.set_download_bps(idle_rate);
+        Arc::new(Busy {
+            session,
+            idle_rate,
+            readers: Mutex::new(0),
+        })
+    }
+
+    fn reading(&self, started: bool) {
+        let mut n = self.readers.lock().expect("busy lock");
+        let was = *n;
+        *n = if started {
+            was + 1
+        } else {
+            was.saturating_sub(1)
+        };
+        // Under the lock, so two readers changing places cannot leave the wrong rate set.
+        if self.idle_rate.is_some() && (was == 0) != (*n == 0) {
+            let rate = if *n == 0 { self.idle_rate } else { None };
+            self.session.ratelimits.set_download_bps(rate);
         }
     }
 }
@@ -1098,6 +1161,7 @@ impl Reader {
     }
 
     pub async fn seek(&mut self, pos: u64) -> std::io::Result<()> {
+        self.activity.reading(true);
         self.stream.seek(SeekFrom::Start(pos)).await?;
         self.pos = pos;
         self.parked = false;
@@ -1140,6 +1204,7 @@ impl Reader {
             .start_seek(SeekFrom::Start(pos))
             .is_ok()
         {
+            self.activity.reading(true);
             self.pos = pos;
             self.parked = false;
         }
@@ -1150,6 +1215,7 @@ impl Reader {
             .start_seek(SeekFrom::End(0))
             .is_ok()
         {
+            self.activity.reading(false);
             self.parked = true;
         }
     }
@@ -1157,6 +1223,7 @@ impl Reader {
 
 impl Drop for ActivityGuard {
     fn drop(&mut self) {
+        self.reading(false);
         let mut activity = self.activity.lock().expect("activity lock");
         let a = activity.entry(self.hash.clone()).or_default();
         a.last_read = Some(Instant::now());

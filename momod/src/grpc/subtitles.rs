@@ -1,0 +1,49 @@
+//! `SubtitleService`: translation only; the work is in `library::subtitles`.
+use momo_proto::v1 as pb;
+use momo_proto::v1::subtitle_service_server::SubtitleService;
+use tonic::{Request, Response, Status};
+
+use super::convert;
+use crate::library::Library;
+
+pub struct SubtitleApi {
+    pub library: Library,
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+#[tonic::async_trait]
+impl SubtitleService for SubtitleApi {
+    async fn list(
+        &self,
+        req: Request<pb::ListSubtitlesRequest>,
+    ) -> Reply<pb::ListSubtitlesResponse> {
+        let item = convert::item(req.into_inner().item)?;
+        let subtitles = self.library.subtitles(item).await?;
+        Ok(Response::new(pb::ListSubtitlesResponse {
+            subtitles: subtitles.into_iter().map(convert::subtitle).collect(),
+        }))
+    }
+
+    async fn add(&self, req: Request<pb::AddSubtitleRequest>) -> Reply<pb::Subtitle> {
+        let req = req.into_inner();
+        let item = convert::item(req.item)?;
+        let s = self
+            .library
+            .add_subtitle(
+                item,
+                &req.file_name,
+                &req.content,
+                &req.language,
+                req.forced,
+                req.sdh,
+            )
+            .await?;
+        Ok(Response::new(convert::subtitle(s)))
+    }
+
+    async fn remove(&self, req: Request<pb::RemoveSubtitleRequest>) -> Reply<pb::Subtitle> {
+        let s = self.library.remove_subtitle(req.into_inner().id).await?;
+        Ok(Response::new(convert::subtitle(s)))
+    }
+}

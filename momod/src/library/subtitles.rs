@@ -1,0 +1,237 @@
+//! Attaching subtitles to movies and episodes: by hand (`momoctl subs add`), or from the
+//! torrent an item is assigned from. Every subtitle is checked (`subtitles::check`) and its
+//! bytes stored before its row is written; a failure leaves neither.
+use std::time::Duration;
+
+use super::Library;
+use super::model::{Item, NewSubtitle, Subtitle, SubtitleOrigin};
+use crate::error::{Error, Result};
+use crate::subtitles::torrent::TorrentSubtitle;
+use crate::subtitles::{self, Checked, MAX_BYTES};
+use crate::torrent::Magnet;
+
+/// Longest file name kept as a subtitle's source name.
+const MAX_SOURCE_NAME: usize = 255;
+
+/// How long the subtitle files of one assignment may take to come from the swarm: they
+/// are small, and the assignment itself is already stored.
+const TORRENT_FETCH_DEADLINE: Duration = Duration::from_secs(90);
+
+/// The language a user asked for, as the code we keep; InvalidArgument when it is not one.
+pub fn language_arg(text: &str) -> Result<String> {
+    subtitles::language(text).ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "unknown language `{}`: use an ISO 639-1 code such as en, de or pt-br",
+            text.chars().take(32).collect::<String>()
+        ))
+    })
+}
+
+/// What a subtitle's origin looks like to people: at most 255 bytes, one line.
+fn source_name(name: &str) -> String {
+    let mut out: String = name.chars().filter(|c| !c.is_control()).collect();
+    while out.len() > MAX_SOURCE_NAME {
+        out.pop();
+    }
+    out
+}
+
+impl Library {
+    /// An item's subtitles with where each appears; NotFound for an unknown item.
+    pub async fn subtitles(&self, item: Item) -> Result<Vec<Subtitle>> {
+        let subs = self.store.subtitles_of(item).await?;
+        self.with_share_paths(subs).await
+    }
+
+    async fn with_share_paths(&self, mut subs: Vec<Subtitle>) -> Result<Vec<Subtitle>> {
+        let tree = self.vfs.tree().await?;
+        for s in &mut subs {
+            s.share_path = tree.path_of_subtitle(s.id).unwrap_or_default().to_string();
+        }
+        Ok(subs)
+    }
+
+    /// Attaches a subtitle file a user sent. AlreadyExists when the item has this one.
+    pub async fn add_subtitle(
+        &self,
+        item: Item,
+        file_name: &str,
+        bytes: &[u8],
+        language: &str,
+        forced: bool,
+        sdh: bool,
+    ) -> Result<Subtitle> {
+        let language = language_arg(language)?;
+        if file_name.trim().is_empty() {
+            return Err(Error::InvalidArgument(
+                "the subtitle's file name is empty".into(),
+            ));
+        }
+        let checked = subtitles::check(file_name, bytes)?;
+        if let Some(had) = self.store.subtitle_with(item, &checked.sha256).await? {
+            return Err(Error::AlreadyExists(format!(
+                "this subtitle is attached to that item already (subtitle {})",
+                had.id
+            )));
+        }
+        let new = NewSubtitle {
+            language,
+            forced,
+            sdh,
+            format: checked.format,
+            origin: SubtitleOrigin::Local,
+            sha256: checked.sha256.clone(),
+            size: checked.text.len() as u64,
+            source_name: source_name(file_name),
+            provider_id: None,
+        };
+        let mut added = self.attach_subtitles(vec![(item, new, checked)]).await?;
+        if added.is_empty() {
+            return Err(Error::AlreadyExists(
+                "this subtitle is attached to that item already".into(),
+            ));
+        }
+        Ok(added.remove(0))
+    }
+
+    /// Stores the bytes, then the rows (one transaction). Returns the new subtitles (the
+    /// same content an item has already is skipped).
+    async fn attach_subtitles(
+        &self,
+        subs: Vec<(Item, NewSubtitle, Checked)>,
+    ) -> Result<Vec<Subtitle>> {
+        // Bytes and rows change together: a removal deleting a file no row refers to must
+        // not run between another attach's write of that file and its row.
+        let _files = self.subtitle_writes.lock().await;
+        let mut rows = Vec::with_capacity(subs.len());
+        let mut written = Vec::new();
+        for (item, new, checked) in subs {
+            if let Err(e) = self.subtitle_files.put(&checked).await {
+                self.drop_unreferenced(&written).await;
+                return Err(e);
+            }
+            written.push(format!("{}.{}", checked.sha256, checked.format.as_str()));
+            rows.push((item, new));
+        }
+        match self.store.add_subtitles(rows).await {
+            Ok(added) => self.with_share_paths(added).await,
+            Err(e) => {
+                self.drop_unreferenced(&written).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Deletes those of `names` no subtitle row refers to (under `subtitle_writes`).
+    async fn drop_unreferenced(&self, names: &[String]) {
+        let Ok(kept) = self.store.subtitle_files().await else {
+            return;
+        };
+        for name in names.iter().filter(|n| !kept.contains(*n)) {
+            let _ = tokio::fs::remove_file(self.subtitle_files.dir().join(name)).await;
+        }
+    }
+
+    /// Detaches a subtitle and deletes its file unless another item has the same one.
+    pub async fn remove_subtitle(&self, id: i64) -> Result<Subtitle> {
+        let mut sub = self.store.subtitle(id).await?;
+        sub.share_path = self
+            .vfs
+            .tree()
+            .await?
+            .path_of_subtitle(id)
+            .unwrap_or_default()
+            .to_string();
+        let _files = self.subtitle_writes.lock().await;
+        self.store.remove_subtitle(id).await?;
+        self.drop_unreferenced(&[format!("{}.{}", sub.sha256, sub.format.as_str())])
+            .await;
+        Ok(sub)
+    }
+
+    /// Fetches the subtitle files of a torrent that belong to items just assigned from it,
+    /// and attaches them. Best effort: the assignment is stored already, so a file that
+    /// does not come or is not a subtitle is a warning in the job's log, not a failure.
+    pub(super) async fn attach_torrent_subtitles(
+        &self,
+        magnet: &Magnet,
+        subs: Vec<(Item, TorrentSubtitle)>,
+    ) -> Vec<Subtitle> {
+        if subs.is_empty() {
+            return Vec::new();
+        }
+        let fetch = async {
+            let mut fetched = Vec::new();
+            for (item, s) in subs {
+                match self.read_torrent_file(magnet, &s).await {
+                    Ok(checked) => fetched.push((
+                        item,
+                        NewSubtitle {
+                            language: s.info.language.clone(),
+                            forced: s.info.forced,
+                            sdh: s.info.sdh,
+                            format: checked.format,
+                            origin: SubtitleOrigin::Torrent,
+                            sha256: checked.sha256.clone(),
+                            size: checked.text.len() as u64,
+                            source_name: source_name(&s.file.path),
+                            provider_id: Some(format!("{}:{}", magnet.info_hash, s.file.index)),
+                        },
+                        checked,
+                    )),
+                    Err(e) => tracing::warn!("subtitle {} left out: {e}", s.file.path),
+                }
+            }
+            fetched
+        };
+        let fetched = match tokio::time::timeout(TORRENT_FETCH_DEADLINE, fetch).await {
+            Ok(f) => f,
+            Err(_) => {
+                tracing::warn!(
+                    "the torrent's subtitles did not come within {} s; none attached",
+                    TORRENT_FETCH_DEADLINE.as_secs()
+                );
+                return Vec::new();
+            }
+        };
+        match self.attach_subtitles(fetched).await {
+            Ok(added) => added,
+            Err(e) => {
+                tracing::warn!("the torrent's subtitles could not be attached: {e}");
+                Vec::new()
+            }
+        }
+    }
+
+    /// One subtitle file of a torrent, whole, checked.
+    async fn read_torrent_file(&self, magnet: &Magnet, s: &TorrentSubtitle) -> Result<Checked> {
+        if s.file.size > MAX_BYTES as u64 {
+            return Err(Error::InvalidArgument(format!(
+                "{} bytes; a subtitle may have at most {MAX_BYTES}",
+                s.file.size
+            )));
+        }
+        let hash = &magnet.info_hash;
+        let mut reader = self
+            .engine
+            .open(hash, &magnet.to_uri(), s.file.index, 0)
+            .await?
+            .unplayed();
+        let mut bytes = Vec::with_capacity(s.file.size as usize);
+        while (bytes.len() as u64) < s.file.size {
+            let chunk = reader
+                .read(64 * 1024)
+                .await
+                .map_err(|e| Error::Unavailable(format!("reading it from the swarm: {e}")))?;
+            if chunk.is_empty() {
+                break;
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        drop(reader);
+        // It was selected for the read; what nobody reads again is not kept selected.
+        self.engine.deselect(hash, s.file.index).await;
+        let name = s.file.path.rsplit('/').next().unwrap_or(&s.file.path);
+        subtitles::check(name, &bytes)
+    }
+}
