@@ -180,6 +180,7 @@ mod tests {
         assert_eq!(
             found(&subs),
             [
+                (2, "Show.S01E03.Third.1080p.es.srt", "es", false, false),
                 (
                     0,
                     "Subs/Show.S01E01.Pilot.1080p/2_English.srt",
@@ -194,7 +195,6 @@ mod tests {
                     false,
                     false
                 ),
-                (2, "Show.S01E03.Third.1080p.es.srt", "es", false, false),
             ]
         );
         // One episode assigned out of a pack: a folder-less subtitle is nobody's.
