@@ -300,6 +300,7 @@ pub fn unexpected(value: JobValue) -> Failure {
         JobValue::Refresh(_) => "a refresh report",
         JobValue::Assignment(_) => "an assignment",
         JobValue::Pack(_) => "a pack report",
+        JobValue::Subtitles(_) => "a list of subtitles",
     };
     Failure::Daemon(Status::internal(format!(
         "the job returned {kind}, not what this command expects"
@@ -313,6 +314,7 @@ pub fn print_result(format: Format, value: JobValue) {
         JobValue::Refresh(r) => crate::library::print_refresh(format, r),
         JobValue::Assignment(a) => crate::assign::print_assignment(format, a),
         JobValue::Pack(r) => crate::assign::print_pack_report(format, r),
+        JobValue::Subtitles(r) => crate::subs::print_list(format, r.subtitles),
     }
 }
 

@@ -284,6 +284,46 @@ impl From<pb::Subtitle> for Subtitle {
 }
 
 #[derive(Serialize)]
+pub struct SubtitleSearch {
+    pub moviehash: Option<String>,
+    pub offers: Vec<SubtitleOffer>,
+}
+
+impl From<pb::SearchSubtitlesResponse> for SubtitleSearch {
+    fn from(r: pb::SearchSubtitlesResponse) -> SubtitleSearch {
+        SubtitleSearch {
+            moviehash: r.moviehash,
+            offers: r
+                .offers
+                .into_iter()
+                .map(|o| SubtitleOffer {
+                    file_id: o.file_id,
+                    file_name: o.file_name,
+                    language: o.language,
+                    release: o.release,
+                    download_count: o.download_count,
+                    sdh: o.sdh,
+                    forced: o.forced,
+                    hash_match: o.hash_match,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct SubtitleOffer {
+    pub file_id: i64,
+    pub file_name: String,
+    pub language: String,
+    pub release: String,
+    pub download_count: u64,
+    pub sdh: bool,
+    pub forced: bool,
+    pub hash_match: bool,
+}
+
+#[derive(Serialize)]
 pub struct PackSubtitle {
     pub episode: EpisodeRef,
     pub file: File,

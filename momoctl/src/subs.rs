@@ -9,8 +9,11 @@ use tonic::transport::Channel;
 
 use crate::assign::{ItemKind, item_ref};
 use crate::client::{Auth, Failure};
+use crate::jobs;
 use crate::json;
 use crate::output::{self, Format, human_size, shown};
+use pb::job_result::Value as JobValue;
+use pb::start_job_request::Op;
 
 /// The largest subtitle momod accepts (it checks too; this spares sending a larger one).
 const MAX_SUBTITLE_BYTES: u64 = 5 * 1024 * 1024;
@@ -42,6 +45,29 @@ pub enum SubsCmd {
     },
     /// Detach a subtitle (ids from `subs ls`).
     Rm { id: i64 },
+    /// What OpenSubtitles offers for a movie or an episode (matches of its file first).
+    Search {
+        #[arg(value_enum)]
+        kind: ItemKind,
+        id: i64,
+        /// Languages (repeat or comma-separate); default: subtitles.languages.
+        #[arg(long, value_delimiter = ',')]
+        lang: Vec<String>,
+    },
+    /// Download from OpenSubtitles and attach the best subtitle in each language, or the
+    /// one picked (a FILE_ID from `subs search`). Counts against the daily quota.
+    Fetch {
+        #[arg(value_enum)]
+        kind: ItemKind,
+        id: i64,
+        #[arg(long, value_delimiter = ',')]
+        lang: Vec<String>,
+        #[arg(long, value_name = "FILE_ID")]
+        pick: Option<i64>,
+        /// Start the job and print it at once (`momoctl job wait ID`).
+        #[arg(long)]
+        detach: bool,
+    },
 }
 
 fn read_file(path: &PathBuf) -> Result<Vec<u8>, Failure> {
@@ -69,47 +95,70 @@ pub async fn run(
     format: Format,
     cmd: SubsCmd,
 ) -> Result<(), Failure> {
-    let mut client = SubtitleServiceClient::with_interceptor(channel, auth)
+    let mut client = SubtitleServiceClient::with_interceptor(channel.clone(), auth.clone())
         .max_encoding_message_size(MAX_SUBTITLE_BYTES as usize + 64 * 1024);
     match cmd {
         SubsCmd::Ls { kind, id } => {
-            let list: Vec<json::Subtitle> = client
+            let list = client
                 .list(pb::ListSubtitlesRequest {
                     item: Some(item_ref(kind, id)),
                 })
                 .await?
                 .into_inner()
-                .subtitles
-                .into_iter()
-                .map(json::Subtitle::from)
-                .collect();
-            output::emit(format, &list, |list| {
-                if list.is_empty() {
-                    println!("no subtitles");
-                    return;
-                }
-                let rows = list.iter().map(|s| {
+                .subtitles;
+            print_list(format, list);
+        }
+        SubsCmd::Search { kind, id, lang } => {
+            let found = client
+                .search(pb::SearchSubtitlesRequest {
+                    item: Some(item_ref(kind, id)),
+                    languages: lang,
+                })
+                .await?
+                .into_inner();
+            output::emit(format, &json::SubtitleSearch::from(found), |found| {
+                println!(
+                    "moviehash: {}",
+                    found.moviehash.as_deref().unwrap_or("- (no file to hash)")
+                );
+                let rows = found.offers.iter().map(|o| {
                     vec![
-                        s.id.to_string(),
-                        s.language.clone(),
-                        flags(s),
-                        s.format.clone(),
-                        s.origin.clone(),
-                        human_size(s.size),
-                        shown(&s.share_path),
+                        o.file_id.to_string(),
+                        o.language.clone(),
+                        if o.hash_match { "yes" } else { "" }.into(),
+                        flags_of(o.forced, o.sdh),
+                        o.download_count.to_string(),
+                        shown(&o.release),
                     ]
                 });
                 let header = [
-                    "ID",
+                    "FILE_ID",
                     "LANG",
+                    "HASH MATCH",
                     "FLAGS",
-                    "FORMAT",
-                    "ORIGIN",
-                    "SIZE",
-                    "SHARE PATH",
+                    "DOWNLOADS",
+                    "RELEASE",
                 ];
                 println!("{}", output::table(&header, rows));
             });
+        }
+        SubsCmd::Fetch {
+            kind,
+            id,
+            lang,
+            pick,
+            detach,
+        } => {
+            let op = Op::FetchSubtitles(pb::FetchSubtitlesRequest {
+                item: Some(item_ref(kind, id)),
+                languages: lang,
+                file_id: pick,
+            });
+            match jobs::start(channel, auth, format, op, detach).await? {
+                Some(JobValue::Subtitles(r)) => print_list(format, r.subtitles),
+                Some(other) => return Err(jobs::unexpected(other)),
+                None => {}
+            }
         }
         SubsCmd::Add {
             kind,
@@ -148,8 +197,43 @@ pub async fn run(
     Ok(())
 }
 
+pub fn print_list(format: Format, list: Vec<pb::Subtitle>) {
+    let list: Vec<json::Subtitle> = list.into_iter().map(json::Subtitle::from).collect();
+    output::emit(format, &list, |list| {
+        if list.is_empty() {
+            println!("no subtitles");
+            return;
+        }
+        let rows = list.iter().map(|s| {
+            vec![
+                s.id.to_string(),
+                s.language.clone(),
+                flags(s),
+                s.format.clone(),
+                s.origin.clone(),
+                human_size(s.size),
+                shown(&s.share_path),
+            ]
+        });
+        let header = [
+            "ID",
+            "LANG",
+            "FLAGS",
+            "FORMAT",
+            "ORIGIN",
+            "SIZE",
+            "SHARE PATH",
+        ];
+        println!("{}", output::table(&header, rows));
+    });
+}
+
 fn flags(s: &json::Subtitle) -> String {
-    match (s.forced, s.sdh) {
+    flags_of(s.forced, s.sdh)
+}
+
+fn flags_of(forced: bool, sdh: bool) -> String {
+    match (forced, sdh) {
         (true, true) => "forced, sdh".into(),
         (true, false) => "forced".into(),
         (false, true) => "sdh".into(),

@@ -25,6 +25,35 @@ pub struct Config {
     pub torrent: TorrentConfig,
     pub stream: StreamConfig,
     pub jobs: JobsConfig,
+    pub subtitles: SubtitlesConfig,
+}
+
+/// Subtitles from OpenSubtitles (REST API v1).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SubtitlesConfig {
+    /// Languages searched and fetched when a command names none (ISO 639-1).
+    pub languages: Vec<String>,
+    /// The application's key (opensubtitles.com → API consumers); none = OpenSubtitles off.
+    pub opensubtitles_api_key: Option<String>,
+    /// An account raises the daily download quota; optional.
+    pub opensubtitles_username: Option<String>,
+    pub opensubtitles_password: Option<String>,
+    pub opensubtitles_base_url: String,
+    pub timeout_s: u64,
+}
+
+impl Default for SubtitlesConfig {
+    fn default() -> Self {
+        SubtitlesConfig {
+            languages: vec!["en".into()],
+            opensubtitles_api_key: None,
+            opensubtitles_username: None,
+            opensubtitles_password: None,
+            opensubtitles_base_url: "https://api.opensubtitles.com/api/v1".into(),
+            timeout_s: 15,
+        }
+    }
 }
 
 /// What is fetched before and around a player's reads (see the README's "Playback").
@@ -158,6 +187,7 @@ impl Default for Config {
             torrent: TorrentConfig::default(),
             stream: StreamConfig::default(),
             jobs: JobsConfig::default(),
+            subtitles: SubtitlesConfig::default(),
         }
     }
 }
@@ -418,6 +448,7 @@ impl Config {
                 0..=100_000_000,
             ),
             ("jobs.retention_days", self.jobs.retention_days, 1..=3650),
+            ("subtitles.timeout_s", self.subtitles.timeout_s, 1..=300),
         ] {
             if !range.contains(&value) {
                 bail!(
@@ -430,6 +461,27 @@ impl Config {
         // librqbit's limiter takes a 16 KiB request whole: a smaller rate would kill peers.
         if (1..16).contains(&self.torrent.idle_download_kib_s) {
             bail!("config key `torrent.idle_download_kib_s` must be 0 (no limit) or at least 16");
+        }
+        for lang in &self.subtitles.languages {
+            if crate::subtitles::language(lang).is_none() {
+                bail!(
+                    "config key `subtitles.languages`: `{lang}` is not a language code (use ISO 639-1: en, de, pt-br)"
+                );
+            }
+        }
+        if self.subtitles.languages.len() > 20 {
+            bail!("config key `subtitles.languages` lists more than 20 languages");
+        }
+        if reqwest::Url::parse(&self.subtitles.opensubtitles_base_url).is_err() {
+            bail!(
+                "config key `subtitles.opensubtitles_base_url`: `{}` is not a URL",
+                self.subtitles.opensubtitles_base_url
+            );
+        }
+        if self.subtitles.opensubtitles_username.is_some()
+            != self.subtitles.opensubtitles_password.is_some()
+        {
+            bail!("config keys `subtitles.opensubtitles_username` and `_password` go together");
         }
         if self.tmdb.rate_limit_per_s == 0 {
             bail!("config key `tmdb.rate_limit_per_s` must be at least 1");
@@ -460,7 +512,8 @@ impl Config {
 }
 
 /// Turns an environment string into a TOML value of the same kind as the key's default:
-/// numbers and booleans are parsed, lists take TOML array syntax or `:`-separated paths,
+/// numbers and booleans are parsed, lists take TOML array syntax or `:`- or `,`-separated
+/// items (paths, languages),
 /// everything else stays a string (so `MOMO_TMDB_API_KEY=123` is still a string).
 fn env_value(raw: &str, default: Option<&toml::Value>) -> anyhow::Result<toml::Value> {
     let parse_toml = |s: &str| -> anyhow::Result<toml::Value> {
@@ -475,7 +528,7 @@ fn env_value(raw: &str, default: Option<&toml::Value>) -> anyhow::Result<toml::V
         }
         Some(toml::Value::Array(_)) if raw.trim_start().starts_with('[') => parse_toml(raw)?,
         Some(toml::Value::Array(_)) => toml::Value::Array(
-            raw.split(':')
+            raw.split([':', ','])
                 .filter(|s| !s.is_empty())
                 .map(|s| toml::Value::String(s.into()))
                 .collect(),

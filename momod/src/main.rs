@@ -25,6 +25,7 @@ mod subtitles;
 mod tmdb;
 mod torrent;
 mod vfs;
+mod web;
 mod webdav;
 
 use std::fs::{File, OpenOptions};
@@ -138,7 +139,20 @@ async fn run(config: Config) -> anyhow::Result<()> {
         vfs.clone(),
         engine.clone(),
         streamer.clone(),
-        subtitle_files,
+        library::Subtitles {
+            files: subtitle_files,
+            opensubtitles: Arc::new(
+                subtitles::opensubtitles::OpenSubtitles::new(&config.subtitles)
+                    .context("OpenSubtitles client")?,
+            ),
+            languages: config
+                .subtitles
+                .languages
+                .iter()
+                .filter_map(|l| subtitles::language(l))
+                .collect(),
+            writes: Arc::default(),
+        },
         config.library.local_roots.clone(),
     );
 

@@ -150,33 +150,8 @@ fn year_of(date: Option<&str>) -> Option<i32> {
     date.and_then(|d| d.get(..4)).and_then(|y| y.parse().ok())
 }
 
-/// The body of a TMDB answer, refused past `MAX_BODY_BYTES` without reading it all.
-async fn read_body(mut resp: reqwest::Response, what: &str) -> Result<Vec<u8>> {
-    let too_big = || {
-        Error::Unavailable(format!(
-            "TMDB's answer for {what} is larger than {} MiB",
-            MAX_BODY_BYTES >> 20
-        ))
-    };
-    if resp
-        .content_length()
-        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
-    {
-        return Err(too_big());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| {
-        Error::Unavailable(format!(
-            "TMDB's answer for {what} broke off: {}",
-            root_cause(&e.without_url())
-        ))
-    })? {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(too_big());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+async fn read_body(resp: reqwest::Response, what: &str) -> Result<Vec<u8>> {
+    crate::web::read_body(resp, "TMDB", what, MAX_BODY_BYTES).await
 }
 
 /// At most `max` bytes of `s`, cut at a character boundary, with "…" when cut.
@@ -374,22 +349,10 @@ impl Tmdb {
             let req = request
                 .try_clone()
                 .expect("GET requests have no streaming body");
-            let resp = match req.send().await {
-                Ok(r) => r,
-                Err(e) => {
-                    let e = e.without_url();
-                    let reason = if e.is_timeout() {
-                        "it did not answer in time".to_string()
-                    } else if e.is_connect() {
-                        format!("cannot connect ({})", root_cause(&e))
-                    } else {
-                        root_cause(&e)
-                    };
-                    return Err(Error::Unavailable(format!(
-                        "TMDB is unreachable for {what}: {reason}"
-                    )));
-                }
-            };
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| crate::web::unreachable("TMDB", what, e))?;
             let status = resp.status();
             if status.is_success() {
                 let value: serde_json::Value =
@@ -479,15 +442,6 @@ fn decode<T: DeserializeOwned>(value: serde_json::Value, what: &str) -> Result<T
     serde_json::from_value(value).map_err(|e| {
         Error::Unavailable(format!("TMDB answer for {what} is not what we expect: {e}"))
     })
-}
-
-/// The innermost error message ("Connection refused (os error 111)").
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = e;
-    while let Some(s) = last.source() {
-        last = s;
-    }
-    last.to_string()
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! video in the share (curl, rclone, ffprobe), with the real momod and momoctl.
 use std::path::Path;
 
+use momo_tests::opensubtitles::{self, Entry, FakeOpenSubtitles};
 use momo_tests::swarm::{Seeder, pattern};
 use momo_tests::tmdb::FakeTmdb;
 use momo_tests::{Daemon, DaemonConfig, curl_get, rclone, run, stderr, url_path};
@@ -370,4 +371,196 @@ fn subtitles_added_by_hand_are_checked_served_and_removed() {
             .count(),
         0
     );
+}
+
+/// The OpenSubtitles moviehash, written out here from its definition: the file's size plus
+/// every little-endian u64 of its first and last 64 KiB, wrapping.
+fn moviehash(data: &[u8]) -> String {
+    let words = |b: &[u8]| {
+        b.chunks_exact(8)
+            .map(|w| u64::from_le_bytes(w.try_into().unwrap()))
+            .fold(0u64, u64::wrapping_add)
+    };
+    let n = data.len();
+    let h = (n as u64)
+        .wrapping_add(words(&data[..65_536]))
+        .wrapping_add(words(&data[n - 65_536..]));
+    format!("{h:016x}")
+}
+
+fn entry(file_id: i64, language: &str, hash: Option<&str>, downloads: u64, text: &str) -> Entry {
+    Entry {
+        file_id,
+        language: language.into(),
+        tmdb_id: Some(550),
+        episode: None,
+        moviehash: hash.map(str::to_string),
+        download_count: downloads,
+        hearing_impaired: false,
+        release: format!("Fight.Club.1999.release.{file_id}"),
+        content: text.as_bytes().to_vec(),
+    }
+}
+
+#[test]
+fn opensubtitles_is_searched_by_hash_and_tmdb_id_and_its_quota_respected() {
+    let tmp = TempDir::new().unwrap();
+    let media = tmp.path().join("media");
+    let video = pattern(300_000, 42);
+    write(&media.join("Fight.Club.1999.mkv"), &video);
+    let hash = moviehash(&video);
+    let fake_os = FakeOpenSubtitles::start(vec![
+        // Made for this file, but less downloaded than the other English one.
+        entry(101, "en", Some(&hash), 10, SRT_EN),
+        entry(102, "en", None, 9000, SRT_FORCED),
+        entry(201, "de", None, 50, SRT_DE),
+        entry(
+            301,
+            "fr",
+            None,
+            5,
+            "1\n00:00:01,000 --> 00:00:02,000\nLa première règle\n",
+        ),
+    ]);
+    let tmdb = FakeTmdb::start();
+    let d = Daemon::start(
+        DaemonConfig::new()
+            .tmdb(&tmdb)
+            .env("MOMO_LIBRARY_LOCAL_ROOTS", media.display().to_string())
+            .env("MOMO_SUBTITLES_OPENSUBTITLES_BASE_URL", fake_os.url.clone())
+            .env(
+                "MOMO_SUBTITLES_OPENSUBTITLES_API_KEY",
+                opensubtitles::API_KEY,
+            )
+            .env(
+                "MOMO_SUBTITLES_OPENSUBTITLES_USERNAME",
+                opensubtitles::USERNAME,
+            )
+            .env(
+                "MOMO_SUBTITLES_OPENSUBTITLES_PASSWORD",
+                opensubtitles::PASSWORD,
+            )
+            .env("MOMO_SUBTITLES_LANGUAGES", "en,de"),
+    );
+    let id = d.ctl_json(&["movie", "add", "550"])["id"].to_string();
+    let file = media.join("Fight.Club.1999.mkv");
+    d.ctl_ok(&["assign", "movie", &id, "--local", file.to_str().unwrap()]);
+
+    // One 429 on the way is waited out.
+    fake_os.rate_limit(1);
+    let found = d.ctl_json(&["subs", "search", "movie", &id]);
+    assert_eq!(found["moviehash"], hash.as_str());
+    let offers: Vec<(i64, bool)> = found["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["file_id"].as_i64().unwrap(),
+                o["hash_match"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        offers,
+        [(101, true), (102, false), (201, false)],
+        "hash match first, then downloads"
+    );
+    let searched = fake_os.requests();
+    let search = searched
+        .iter()
+        .rev()
+        .find(|r| r.starts_with("GET /api/v1/subtitles"))
+        .unwrap();
+    assert!(
+        search.contains(&format!("moviehash={hash}")) && search.contains("tmdb_id=550"),
+        "{search}"
+    );
+    assert!(
+        search.contains("agent=momoshtrem v"),
+        "a descriptive User-Agent: {search}"
+    );
+
+    // Fetch: the best in each configured language, downloaded with the account's token.
+    let fetched = d.ctl_json(&["subs", "fetch", "movie", &id]);
+    let got: Vec<(String, String)> = fetched
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["language"].as_str().unwrap().to_string(),
+                s["origin"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("en".into(), "opensubtitles".into()),
+            ("de".into(), "opensubtitles".into())
+        ]
+    );
+    let addr = d.webdav_addr();
+    let (code, body, _) = curl_get(
+        &addr,
+        "/Movies/Fight Club (1999)/Fight Club (1999).en.srt",
+        None,
+        10,
+    );
+    assert_eq!(
+        (code, body.as_slice()),
+        (200, SRT_EN.as_bytes()),
+        "the hash match was chosen"
+    );
+    assert!(
+        fake_os
+            .requests()
+            .iter()
+            .filter(|r| r.starts_with("POST /api/v1/download"))
+            .all(|r| r.contains("auth=Bearer ")),
+        "downloads carry the login token"
+    );
+    assert_eq!(fake_os.remaining(), 18);
+
+    // The quota spent: a clear error with when it resets, and nothing attached.
+    fake_os.set_remaining(0);
+    let out = d.ctl(&["subs", "fetch", "movie", &id, "--lang", "fr"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let e = stderr(&out);
+    assert!(
+        e.contains("quota is spent") && e.contains("resets in 9 hours"),
+        "{e}"
+    );
+    assert_eq!(
+        d.ctl_json(&["subs", "ls", "movie", &id])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let out = d.ctl(&["subs", "search", "movie", &id, "--lang", "xx"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("unknown language `xx`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn without_an_api_key_opensubtitles_is_refused_by_name() {
+    let (s, id) = movie_with_a_source();
+    for cmd in ["search", "fetch"] {
+        let out = s.d.ctl(&["subs", cmd, "movie", &id]);
+        assert_eq!(out.status.code(), Some(1));
+        let e = stderr(&out);
+        assert!(
+            e.contains("FailedPrecondition") && e.contains("subtitles.opensubtitles_api_key"),
+            "{cmd}: {e}"
+        );
+    }
+    // No job was made for a fetch that could not start.
+    assert_eq!(s.d.ctl_json(&["jobs"]).as_array().unwrap().len(), 0);
 }

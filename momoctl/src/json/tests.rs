@@ -334,6 +334,22 @@ fn samples() -> Vec<(&'static str, Value)> {
         ),
         ("Subtitle", v(&Subtitle::from(subtitle()))),
         (
+            "SubtitleSearch",
+            v(&SubtitleSearch::from(pb::SearchSubtitlesResponse {
+                moviehash: Some("8e245d9679d31e12".into()),
+                offers: vec![pb::SubtitleOffer {
+                    file_id: 1_952_711,
+                    file_name: "Fight.Club.1999.srt".into(),
+                    language: "en".into(),
+                    release: "Fight.Club.1999.1080p.BluRay".into(),
+                    download_count: 12_000,
+                    sdh: false,
+                    forced: false,
+                    hash_match: true,
+                }],
+            })),
+        ),
+        (
             "TorrentFiles",
             v(&TorrentFiles::from(pb::TorrentFilesResponse {
                 info_hash: "c9e15763f722f23e98a29decdfae341b98d53056".into(),

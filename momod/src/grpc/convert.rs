@@ -9,7 +9,7 @@ use crate::library::model::{
     PackMatch, PackReport, PackSubtitle, ShowDetail, ShowSummary, SourceFile, Subtitle,
     TorrentUser, TorrentView,
 };
-use crate::library::{NewShow, RefreshReport, SearchResult};
+use crate::library::{NewShow, OfferList, RefreshReport, SearchResult};
 use crate::torrent::{InfoHash, Inspected, TorrentFile};
 
 // ---------------------------------------------------------------------- requests
@@ -204,6 +204,26 @@ pub fn subtitle(s: Subtitle) -> pb::Subtitle {
         source_name: s.source_name,
         share_path: s.share_path,
         created_at: s.created_at,
+    }
+}
+
+pub fn offers(found: OfferList) -> pb::SearchSubtitlesResponse {
+    pb::SearchSubtitlesResponse {
+        offers: found
+            .offers
+            .into_iter()
+            .map(|o| pb::SubtitleOffer {
+                file_id: o.file_id,
+                file_name: o.file_name,
+                language: o.language,
+                release: o.release,
+                download_count: o.download_count,
+                sdh: o.sdh,
+                forced: o.forced,
+                hash_match: o.hash_match,
+            })
+            .collect(),
+        moviehash: found.moviehash,
     }
 }
 

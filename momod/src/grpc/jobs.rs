@@ -100,6 +100,18 @@ async fn execute(
                 Target::Show(r.show_id),
             )
         }
+        Op::FetchSubtitles(r) => {
+            let item = convert::item(r.item).map_err(bad)?;
+            let subs = library
+                .fetch_subtitles(item, &r.languages, r.file_id, ctx)
+                .await?;
+            (
+                JobValue::Subtitles(pb::ListSubtitlesResponse {
+                    subtitles: subs.into_iter().map(convert::subtitle).collect(),
+                }),
+                item.into(),
+            )
+        }
     };
     Ok(Outcome {
         result: pb::JobResult { value: Some(value) }.encode_to_vec(),
@@ -154,6 +166,16 @@ async fn describe(library: &Library, op: Op) -> Result<NewJob, Status> {
                 JobKind::AssignPack,
                 format!("assign pack to show {}{season}{dry}", r.show_id),
                 Some(Target::Show(r.show_id)),
+                None,
+            )
+        }
+        Op::FetchSubtitles(r) => {
+            let item = convert::item(r.item)?;
+            library.check_fetch_subtitles(item, &r.languages).await?;
+            (
+                JobKind::SubtitleFetch,
+                format!("fetch subtitles of {} {}", item.kind().as_str(), item.id()),
+                Some(item.into()),
                 None,
             )
         }

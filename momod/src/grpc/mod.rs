@@ -115,7 +115,7 @@ pub async fn serve(
         )
         .add_service(
             JobServiceServer::new(JobApi {
-                jobs,
+                jobs: jobs.clone(),
                 library: library.clone(),
             })
             .max_decoding_message_size(MAX_REQUEST_BYTES),
@@ -123,6 +123,7 @@ pub async fn serve(
         .add_service(
             SubtitleServiceServer::new(SubtitleApi {
                 library: library.clone(),
+                jobs,
             })
             .max_decoding_message_size(MAX_SUBTITLE_REQUEST_BYTES),
         )

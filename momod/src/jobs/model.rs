@@ -57,6 +57,7 @@ pub enum JobKind {
     ShowRefresh,
     AssignTorrent,
     AssignPack,
+    SubtitleFetch,
 }
 
 impl JobKind {
@@ -66,6 +67,7 @@ impl JobKind {
             JobKind::ShowRefresh => "show_refresh",
             JobKind::AssignTorrent => "assign_torrent",
             JobKind::AssignPack => "assign_pack",
+            JobKind::SubtitleFetch => "subtitle_fetch",
         }
     }
 
@@ -75,6 +77,7 @@ impl JobKind {
             JobKind::ShowRefresh,
             JobKind::AssignTorrent,
             JobKind::AssignPack,
+            JobKind::SubtitleFetch,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -86,7 +89,10 @@ impl JobKind {
         match self {
             // Adds only what TMDB gained since: running it twice changes nothing.
             JobKind::ShowRefresh => OnRestart::Requeue,
-            JobKind::ShowAdd | JobKind::AssignTorrent | JobKind::AssignPack => OnRestart::Fail,
+            JobKind::ShowAdd
+            | JobKind::AssignTorrent
+            | JobKind::AssignPack
+            | JobKind::SubtitleFetch => OnRestart::Fail,
         }
     }
 }

@@ -29,11 +29,25 @@ use crate::error::Result;
 use crate::store::Store;
 use crate::stream::Streamer;
 use crate::subtitles::Files;
+use crate::subtitles::opensubtitles::OpenSubtitles;
 use crate::tmdb::Tmdb;
 use crate::torrent::Engine;
 use crate::vfs::Vfs;
 
 pub use media::{NewMovie, NewShow, RefreshReport, SearchResult};
+pub use subtitles::OfferList;
+
+/// What the library needs for subtitles.
+#[derive(Clone)]
+pub struct Subtitles {
+    /// Where subtitles' bytes are kept.
+    pub files: Files,
+    pub opensubtitles: Arc<OpenSubtitles>,
+    /// Languages searched and fetched when a request names none.
+    pub languages: Vec<String>,
+    /// Held while subtitle files and rows change together (`subtitles`).
+    pub writes: Arc<tokio::sync::Mutex<()>>,
+}
 
 #[derive(Clone)]
 pub struct Library {
@@ -42,10 +56,7 @@ pub struct Library {
     vfs: Arc<Vfs>,
     engine: Arc<Engine>,
     streamer: Arc<Streamer>,
-    /// Where subtitles' bytes are kept.
-    subtitle_files: Files,
-    /// Held while subtitle files and rows change together (`subtitles`).
-    subtitle_writes: Arc<tokio::sync::Mutex<()>>,
+    subs: Subtitles,
     /// Folders whose files may be assigned as local sources.
     local_roots: Vec<PathBuf>,
 }
@@ -57,7 +68,7 @@ impl Library {
         vfs: Arc<Vfs>,
         engine: Arc<Engine>,
         streamer: Arc<Streamer>,
-        subtitle_files: Files,
+        subs: Subtitles,
         local_roots: Vec<PathBuf>,
     ) -> Library {
         Library {
@@ -66,8 +77,7 @@ impl Library {
             vfs,
             engine,
             streamer,
-            subtitle_files,
-            subtitle_writes: Arc::new(tokio::sync::Mutex::new(())),
+            subs,
             local_roots,
         }
     }

@@ -4,8 +4,12 @@
 use std::time::Duration;
 
 use super::Library;
+use super::model::SourceFile;
 use super::model::{Item, NewSubtitle, Subtitle, SubtitleOrigin};
 use crate::error::{Error, Result};
+use crate::jobs::JobCtx;
+use crate::store::TmdbRef;
+use crate::subtitles::opensubtitles::{HASH_CHUNK, Offer, Query, moviehash};
 use crate::subtitles::torrent::TorrentSubtitle;
 use crate::subtitles::{self, Checked, MAX_BYTES};
 use crate::torrent::Magnet;
@@ -102,11 +106,11 @@ impl Library {
     ) -> Result<Vec<Subtitle>> {
         // Bytes and rows change together: a removal deleting a file no row refers to must
         // not run between another attach's write of that file and its row.
-        let _files = self.subtitle_writes.lock().await;
+        let _files = self.subs.writes.lock().await;
         let mut rows = Vec::with_capacity(subs.len());
         let mut written = Vec::new();
         for (item, new, checked) in subs {
-            if let Err(e) = self.subtitle_files.put(&checked).await {
+            if let Err(e) = self.subs.files.put(&checked).await {
                 self.drop_unreferenced(&written).await;
                 return Err(e);
             }
@@ -128,7 +132,7 @@ impl Library {
             return;
         };
         for name in names.iter().filter(|n| !kept.contains(*n)) {
-            let _ = tokio::fs::remove_file(self.subtitle_files.dir().join(name)).await;
+            let _ = tokio::fs::remove_file(self.subs.files.dir().join(name)).await;
         }
     }
 
@@ -142,7 +146,7 @@ impl Library {
             .path_of_subtitle(id)
             .unwrap_or_default()
             .to_string();
-        let _files = self.subtitle_writes.lock().await;
+        let _files = self.subs.writes.lock().await;
         self.store.remove_subtitle(id).await?;
         self.drop_unreferenced(&[format!("{}.{}", sub.sha256, sub.format.as_str())])
             .await;
@@ -233,5 +237,181 @@ impl Library {
         self.engine.deselect(hash, s.file.index).await;
         let name = s.file.path.rsplit('/').next().unwrap_or(&s.file.path);
         subtitles::check(name, &bytes)
+    }
+}
+
+/// What OpenSubtitles is asked for an item: its TMDB ids, and its file's moviehash.
+pub struct OfferList {
+    pub offers: Vec<Offer>,
+    pub moviehash: Option<String>,
+}
+
+impl Library {
+    /// The languages asked for, or the configured ones; each checked.
+    fn languages(&self, asked: &[String]) -> Result<Vec<String>> {
+        if asked.len() > 20 {
+            return Err(Error::InvalidArgument(
+                "at most 20 languages at once".into(),
+            ));
+        }
+        if asked.is_empty() {
+            return Ok(self.subs.languages.clone());
+        }
+        asked.iter().map(|l| language_arg(l)).collect()
+    }
+
+    /// The moviehash of the item's active source: the head and tail of a local file, or
+    /// of a torrent's file from the swarm (only those 128 KiB). None without a source, for
+    /// a small file, or when the bytes do not come.
+    async fn source_moviehash(&self, item: Item) -> Option<String> {
+        let a = self.store.active_source(item).await.ok()??;
+        if a.size < 2 * HASH_CHUNK {
+            return None;
+        }
+        let tail_at = a.size - HASH_CHUNK;
+        let read = async {
+            match &a.file {
+                SourceFile::Local { path } => {
+                    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+                    let mut f = tokio::fs::File::open(path).await.ok()?;
+                    let mut head = vec![0; HASH_CHUNK as usize];
+                    f.read_exact(&mut head).await.ok()?;
+                    f.seek(std::io::SeekFrom::Start(tail_at)).await.ok()?;
+                    let mut tail = vec![0; HASH_CHUNK as usize];
+                    f.read_exact(&mut tail).await.ok()?;
+                    Some((head, tail))
+                }
+                SourceFile::Torrent {
+                    info_hash,
+                    magnet,
+                    index,
+                    ..
+                } => {
+                    let chunk = |at: u64| async move {
+                        let mut r = self
+                            .engine
+                            .open(info_hash, magnet, *index, at)
+                            .await
+                            .ok()?
+                            .unplayed();
+                        let mut bytes = Vec::with_capacity(HASH_CHUNK as usize);
+                        while (bytes.len() as u64) < HASH_CHUNK {
+                            let got = r.read(HASH_CHUNK as usize - bytes.len()).await.ok()?;
+                            if got.is_empty() {
+                                return None;
+                            }
+                            bytes.extend_from_slice(&got);
+                        }
+                        Some(bytes)
+                    };
+                    let head = chunk(0).await;
+                    let tail = chunk(tail_at).await;
+                    self.engine.deselect(info_hash, *index).await;
+                    Some((head?, tail?))
+                }
+            }
+        };
+        let (head, tail) = tokio::time::timeout(TORRENT_FETCH_DEADLINE, read)
+            .await
+            .ok()??;
+        moviehash(a.size, &head, &tail)
+    }
+
+    async fn subtitle_query(&self, item: Item, languages: Vec<String>) -> Result<Query> {
+        let tmdb = self.store.tmdb_ref(item).await?;
+        let mut q = Query {
+            moviehash: self.source_moviehash(item).await,
+            languages,
+            ..Query::default()
+        };
+        match tmdb {
+            TmdbRef::Movie(id) => q.tmdb_id = id,
+            TmdbRef::Episode(show, season, episode) => {
+                q.episode = show.map(|s| (s, season, episode));
+            }
+        }
+        Ok(q)
+    }
+
+    /// What OpenSubtitles offers for an item, matches of its file first.
+    pub async fn search_subtitles(&self, item: Item, languages: &[String]) -> Result<OfferList> {
+        let languages = self.languages(languages)?;
+        self.subs.opensubtitles.check()?;
+        let q = self.subtitle_query(item, languages).await?;
+        let offers = self.subs.opensubtitles.search(&q).await?;
+        Ok(OfferList {
+            offers,
+            moviehash: q.moviehash,
+        })
+    }
+
+    /// Downloads and attaches the best offer in each language (a hash match, else the most
+    /// downloaded), or the offer `file_id`. Languages the item has from OpenSubtitles are
+    /// fetched again only when picked.
+    pub async fn fetch_subtitles(
+        &self,
+        item: Item,
+        languages: &[String],
+        file_id: Option<i64>,
+        ctx: &JobCtx,
+    ) -> Result<Vec<Subtitle>> {
+        let languages = self.languages(languages)?;
+        self.subs.opensubtitles.check()?;
+        ctx.step("searching OpenSubtitles");
+        let q = self.subtitle_query(item, languages.clone()).await?;
+        let offers = self.subs.opensubtitles.search(&q).await?;
+        let chosen: Vec<Offer> = match file_id {
+            Some(id) => vec![offers.into_iter().find(|o| o.file_id == id).ok_or_else(|| {
+                Error::NotFound(format!(
+                    "OpenSubtitles offers no file {id} for this item (see `momoctl subs search`)"
+                ))
+            })?],
+            None => languages
+                .iter()
+                .filter_map(|l| offers.iter().find(|o| &o.language == l).cloned())
+                .collect(),
+        };
+        if chosen.is_empty() {
+            return Err(Error::NotFound(format!(
+                "OpenSubtitles has no subtitles for this item in {}",
+                languages.join(", ")
+            )));
+        }
+        let mut fetched = Vec::new();
+        for (n, offer) in chosen.iter().enumerate() {
+            ctx.progress(n as u64, Some(chosen.len() as u64), "subtitles");
+            ctx.step(format!(
+                "downloading {} ({})",
+                offer.file_name, offer.language
+            ));
+            let (name, bytes) = self.subs.opensubtitles.download(offer.file_id).await?;
+            let checked = subtitles::check(&name, &bytes)?;
+            let new = NewSubtitle {
+                language: offer.language.clone(),
+                forced: offer.forced,
+                sdh: offer.sdh,
+                format: checked.format,
+                origin: SubtitleOrigin::OpenSubtitles,
+                sha256: checked.sha256.clone(),
+                size: checked.text.len() as u64,
+                source_name: source_name(if offer.release.is_empty() {
+                    &offer.file_name
+                } else {
+                    &offer.release
+                }),
+                provider_id: Some(offer.file_id.to_string()),
+            };
+            fetched.push((item, new, checked));
+        }
+        ctx.progress(chosen.len() as u64, Some(chosen.len() as u64), "subtitles");
+        ctx.commit()?;
+        self.attach_subtitles(fetched).await
+    }
+
+    /// Checks what `fetch_subtitles` can check at once, before a job is made for it.
+    pub async fn check_fetch_subtitles(&self, item: Item, languages: &[String]) -> Result<()> {
+        self.languages(languages)?;
+        self.subs.opensubtitles.check()?;
+        self.store.tmdb_ref(item).await.map(drop)
     }
 }

@@ -26,6 +26,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+pub use subtitles::TmdbRef;
 
 use anyhow::Context;
 use diesel::Connection;

@@ -5,11 +5,19 @@ use std::collections::HashSet;
 use diesel::prelude::*;
 
 use super::assignments::{item_exists, item_of};
-use super::schema::subtitles;
+use super::schema::{episodes, movies, seasons, shows, subtitles};
 use super::{Store, now};
 use crate::error::{Error, Result};
 use crate::library::model::{Item, NewSubtitle, Subtitle, SubtitleOrigin};
 use crate::subtitles::Format;
+
+/// An item as TMDB knows it (ids absent for items added by title).
+#[derive(Debug, Clone, Copy)]
+pub enum TmdbRef {
+    Movie(Option<i64>),
+    /// The show's TMDB id, the season and episode numbers.
+    Episode(Option<i64>, i32, i32),
+}
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = subtitles, check_for_backend(diesel::sqlite::Sqlite))]
@@ -170,6 +178,34 @@ impl Store {
             let sub = load(conn, id)?.ok_or_else(|| not_found(id))?;
             diesel::delete(subtitles::table.find(id)).execute(conn)?;
             Ok(sub)
+        })
+        .await
+    }
+
+    /// What OpenSubtitles knows an item by: a movie's TMDB id, or an episode's show TMDB id,
+    /// season and episode. NotFound for an unknown item.
+    pub async fn tmdb_ref(&self, item: Item) -> Result<TmdbRef> {
+        self.run(move |conn| {
+            let found = match item {
+                Item::Movie(id) => movies::table
+                    .find(id)
+                    .select(movies::tmdb_id)
+                    .first::<Option<i64>>(conn)
+                    .optional()?
+                    .map(TmdbRef::Movie),
+                Item::Episode(id) => episodes::table
+                    .find(id)
+                    .inner_join(seasons::table.inner_join(shows::table))
+                    .select((
+                        shows::tmdb_id,
+                        seasons::season_number,
+                        episodes::episode_number,
+                    ))
+                    .first::<(Option<i64>, i32, i32)>(conn)
+                    .optional()?
+                    .map(|(show, season, number)| TmdbRef::Episode(show, season, number)),
+            };
+            found.ok_or_else(|| item.not_found())
         })
         .await
     }

@@ -9,6 +9,7 @@
 //!   (`sidecar_names`), the form Kodi, Jellyfin, Plex, mpv and Infuse look for.
 //! - Languages are ISO 639-1 codes ("en"), with a region for the few that need one
 //!   ("pt-br", "zh-tw"); "und" when a torrent's file does not say.
+pub mod opensubtitles;
 pub mod torrent;
 
 use std::collections::{HashMap, HashSet};

@@ -1,0 +1,56 @@
+//! What the clients of outside web services (TMDB, OpenSubtitles) share: reading a bounded
+//! answer, and naming why a request failed without the URL (it can hold a key).
+
+use crate::error::{Error, Result};
+
+/// The body of an answer from `service`, refused past `max` bytes without reading it all.
+pub async fn read_body(
+    mut resp: reqwest::Response,
+    service: &str,
+    what: &str,
+    max: usize,
+) -> Result<Vec<u8>> {
+    let too_big = || {
+        Error::Unavailable(format!(
+            "{service}'s answer for {what} is larger than {max} bytes"
+        ))
+    };
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| {
+        Error::Unavailable(format!(
+            "{service}'s answer for {what} broke off: {}",
+            root_cause(&e.without_url())
+        ))
+    })? {
+        if body.len() + chunk.len() > max {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Why a request to `service` got no answer, for `what`: Unavailable.
+pub fn unreachable(service: &str, what: &str, e: reqwest::Error) -> Error {
+    let e = e.without_url();
+    let reason = if e.is_timeout() {
+        "it did not answer in time".to_string()
+    } else if e.is_connect() {
+        format!("cannot connect ({})", root_cause(&e))
+    } else {
+        root_cause(&e)
+    };
+    Error::Unavailable(format!("{service} is unreachable for {what}: {reason}"))
+}
+
+/// The innermost error message ("Connection refused (os error 111)").
+pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e;
+    while let Some(s) = last.source() {
+        last = s;
+    }
+    last.to_string()
+}
