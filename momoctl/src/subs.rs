@@ -153,6 +153,7 @@ pub async fn run(
                 item: Some(item_ref(kind, id)),
                 languages: lang,
                 file_id: pick,
+                missing_only: false,
             });
             match jobs::start(channel, auth, format, op, detach).await? {
                 Some(JobValue::Subtitles(r)) => print_list(format, r.subtitles),

@@ -41,6 +41,8 @@ pub struct SubtitlesConfig {
     pub opensubtitles_password: Option<String>,
     pub opensubtitles_base_url: String,
     pub timeout_s: u64,
+    /// After each assignment, fetch the languages the item lacks, as a job (needs a key).
+    pub auto: bool,
 }
 
 impl Default for SubtitlesConfig {
@@ -52,6 +54,7 @@ impl Default for SubtitlesConfig {
             opensubtitles_password: None,
             opensubtitles_base_url: "https://api.opensubtitles.com/api/v1".into(),
             timeout_s: 15,
+            auto: true,
         }
     }
 }

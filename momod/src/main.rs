@@ -152,13 +152,17 @@ async fn run(config: Config) -> anyhow::Result<()> {
                 .filter_map(|l| subtitles::language(l))
                 .collect(),
             writes: Arc::default(),
+            auto: config.subtitles.auto,
         },
         config.library.local_roots.clone(),
     );
 
+    // Jobs that start others (an assignment starts its subtitle fetch) reach the runner
+    // through this once it exists.
+    let follow_ups = Arc::new(std::sync::OnceLock::new());
     let jobs = jobs::Jobs::start(
         store.clone(),
-        grpc::job_executor(library.clone()),
+        grpc::job_executor(library.clone(), follow_ups.clone()),
         jobs::Settings {
             concurrency: config.jobs.concurrency,
             retention: Duration::from_secs(config.jobs.retention_days * 86_400),
@@ -166,6 +170,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     )
     .await
     .context("jobs")?;
+    let _ = follow_ups.set(jobs.clone());
 
     let grace = Duration::from_secs(config.shutdown_grace_s);
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);

@@ -440,7 +440,8 @@ fn opensubtitles_is_searched_by_hash_and_tmdb_id_and_its_quota_respected() {
                 "MOMO_SUBTITLES_OPENSUBTITLES_PASSWORD",
                 opensubtitles::PASSWORD,
             )
-            .env("MOMO_SUBTITLES_LANGUAGES", "en,de"),
+            .env("MOMO_SUBTITLES_LANGUAGES", "en,de")
+            .env("MOMO_SUBTITLES_AUTO", "false"),
     );
     let id = d.ctl_json(&["movie", "add", "550"])["id"].to_string();
     let file = media.join("Fight.Club.1999.mkv");
@@ -547,6 +548,71 @@ fn opensubtitles_is_searched_by_hash_and_tmdb_id_and_its_quota_respected() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn an_assignment_fetches_the_languages_its_item_lacks_in_the_background() {
+    let tmp = TempDir::new().unwrap();
+    let media = tmp.path().join("media");
+    let video = pattern(200_000, 43);
+    write(&media.join("Fight.Club.1999.mkv"), &video);
+    let fake_os = FakeOpenSubtitles::start(vec![
+        entry(101, "en", Some(&moviehash(&video)), 10, SRT_EN),
+        entry(201, "de", None, 50, SRT_DE),
+    ]);
+    let tmdb = FakeTmdb::start();
+    let d = Daemon::start(
+        DaemonConfig::new()
+            .tmdb(&tmdb)
+            .env("MOMO_LIBRARY_LOCAL_ROOTS", media.display().to_string())
+            .env("MOMO_SUBTITLES_OPENSUBTITLES_BASE_URL", fake_os.url.clone())
+            .env(
+                "MOMO_SUBTITLES_OPENSUBTITLES_API_KEY",
+                opensubtitles::API_KEY,
+            )
+            .env("MOMO_SUBTITLES_LANGUAGES", "en,de,fr"),
+    );
+    let id = d.ctl_json(&["movie", "add", "550"])["id"].to_string();
+    // A German one by hand first: only English (and French, which nobody has) is missing.
+    let de = media.join("mine.de.srt");
+    write(&de, SRT_DE.as_bytes());
+    d.ctl_ok(&[
+        "subs",
+        "add",
+        "movie",
+        &id,
+        de.to_str().unwrap(),
+        "--lang",
+        "de",
+    ]);
+    let file = media.join("Fight.Club.1999.mkv");
+    d.ctl_ok(&["assign", "movie", &id, "--local", file.to_str().unwrap()]);
+    momo_tests::eventually(
+        std::time::Duration::from_secs(30),
+        "the automatic subtitle fetch ends",
+        || {
+            d.ctl_json(&["jobs"])
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|j| j["kind"] == "subtitle_fetch" && j["state"] == "done")
+        },
+    );
+    let subs = d.ctl_json(&["subs", "ls", "movie", &id]);
+    let got: Vec<(&str, &str)> = subs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["language"].as_str().unwrap(),
+                s["origin"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("de", "local"), ("en", "opensubtitles")]);
+    // One download: German was there already, French is not offered (not an error).
+    assert_eq!(fake_os.remaining(), 19);
 }
 
 #[test]

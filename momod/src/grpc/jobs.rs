@@ -3,7 +3,7 @@
 //! The unary calls (AddShow, RefreshShow, AssignTorrent, AssignPack) go through `run_op`,
 //! so they are jobs too and appear in `momoctl jobs`.
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use futures_util::Stream;
 use momo_proto::v1 as pb;
@@ -20,6 +20,7 @@ use crate::jobs::log::LogEvent;
 use crate::jobs::model::{Job, JobFilter, JobKind, JobState, NewJob, Target};
 use crate::jobs::{Executor, JobCtx, Jobs, Outcome};
 use crate::library::Library;
+use crate::library::model::Item;
 
 /// Lines read from the database per query while replaying a log.
 const LOG_PAGE: i64 = 1000;
@@ -35,11 +36,45 @@ type Reply<T> = Result<Response<T>, Status>;
 pub type ReplyStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 /// The executor the runner calls: decode, run the use-case, encode the reply.
-pub fn executor(library: Library) -> Executor {
+pub fn executor(library: Library, follow_ups: Arc<OnceLock<Jobs>>) -> Executor {
     Arc::new(move |kind, payload, ctx| {
         let library = library.clone();
-        Box::pin(async move { execute(&library, kind, &payload, &ctx).await })
+        let follow_ups = follow_ups.clone();
+        Box::pin(async move {
+            let (outcome, assigned) = execute(&library, kind, &payload, &ctx).await?;
+            if let Some(jobs) = follow_ups.get() {
+                fetch_missing_subtitles(jobs, &library, assigned).await;
+            }
+            Ok(outcome)
+        })
     })
+}
+
+/// With `subtitles.auto`, starts a job per item that fetches the languages it lacks.
+pub async fn fetch_missing_subtitles(jobs: &Jobs, library: &Library, items: Vec<Item>) {
+    if !library.auto_subtitles() {
+        return;
+    }
+    for item in items {
+        let op = Op::FetchSubtitles(pb::FetchSubtitlesRequest {
+            item: Some(convert::item_ref(item)),
+            languages: Vec::new(),
+            file_id: None,
+            missing_only: true,
+        });
+        let started = match describe(library, op).await {
+            Ok(new) => jobs.submit(new).await.map_err(Status::from),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = started {
+            tracing::warn!(
+                "subtitles of {} {} not fetched: {}",
+                item.kind().as_str(),
+                item.id(),
+                e.message()
+            );
+        }
+    }
 }
 
 async fn execute(
@@ -47,7 +82,7 @@ async fn execute(
     kind: JobKind,
     payload: &[u8],
     ctx: &JobCtx,
-) -> crate::error::Result<Outcome> {
+) -> crate::error::Result<(Outcome, Vec<Item>)> {
     let op = pb::StartJobRequest::decode(payload)
         .ok()
         .and_then(|r| r.op)
@@ -59,6 +94,8 @@ async fn execute(
         })?;
     // The request was checked by `describe` when the job was created.
     let bad = |s: Status| Error::InvalidArgument(s.message().to_string());
+    // Items that got a new source, for their subtitles.
+    let mut assigned = Vec::new();
     let (value, target) = match op {
         Op::AddShow(r) => {
             let show = library
@@ -81,6 +118,7 @@ async fn execute(
             let a = library
                 .assign_torrent(item, &r.magnet, choice, labels, ctx)
                 .await?;
+            assigned.push(item);
             (JobValue::Assignment(convert::assignment(a)), item.into())
         }
         Op::AssignPack(r) => {
@@ -95,6 +133,9 @@ async fn execute(
                     ctx,
                 )
                 .await?;
+            if !report.dry_run {
+                assigned.extend(report.matched.iter().map(|m| Item::Episode(m.episode.id)));
+            }
             (
                 JobValue::Pack(convert::pack_report(report)),
                 Target::Show(r.show_id),
@@ -103,7 +144,7 @@ async fn execute(
         Op::FetchSubtitles(r) => {
             let item = convert::item(r.item).map_err(bad)?;
             let subs = library
-                .fetch_subtitles(item, &r.languages, r.file_id, ctx)
+                .fetch_subtitles(item, &r.languages, r.file_id, r.missing_only, ctx)
                 .await?;
             (
                 JobValue::Subtitles(pb::ListSubtitlesResponse {
@@ -113,10 +154,11 @@ async fn execute(
             )
         }
     };
-    Ok(Outcome {
+    let outcome = Outcome {
         result: pb::JobResult { value: Some(value) }.encode_to_vec(),
         target: Some(target),
-    })
+    };
+    Ok((outcome, assigned))
 }
 
 /// Checks a request as far as it can be checked at once and says what job it makes. A bad
@@ -172,11 +214,22 @@ async fn describe(library: &Library, op: Op) -> Result<NewJob, Status> {
         Op::FetchSubtitles(r) => {
             let item = convert::item(r.item)?;
             library.check_fetch_subtitles(item, &r.languages).await?;
+            let missing = if r.missing_only {
+                " (missing ones)"
+            } else {
+                ""
+            };
             (
                 JobKind::SubtitleFetch,
-                format!("fetch subtitles of {} {}", item.kind().as_str(), item.id()),
+                format!(
+                    "fetch subtitles of {} {}{missing}",
+                    item.kind().as_str(),
+                    item.id()
+                ),
                 Some(item.into()),
-                None,
+                // One automatic fetch per item at a time.
+                r.missing_only
+                    .then(|| format!("subtitle_fetch:{}:{}", item.kind().as_str(), item.id())),
             )
         }
     };

@@ -45,6 +45,8 @@ pub struct Subtitles {
     pub opensubtitles: Arc<OpenSubtitles>,
     /// Languages searched and fetched when a request names none.
     pub languages: Vec<String>,
+    /// Fetch what an item lacks after each assignment (`subtitles.auto`).
+    pub auto: bool,
     /// Held while subtitle files and rows change together (`subtitles`).
     pub writes: Arc<tokio::sync::Mutex<()>>,
 }

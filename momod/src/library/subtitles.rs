@@ -353,10 +353,25 @@ impl Library {
         item: Item,
         languages: &[String],
         file_id: Option<i64>,
+        missing_only: bool,
         ctx: &JobCtx,
     ) -> Result<Vec<Subtitle>> {
-        let languages = self.languages(languages)?;
+        let mut languages = self.languages(languages)?;
         self.subs.opensubtitles.check()?;
+        if missing_only {
+            let have: Vec<String> = self
+                .store
+                .subtitles_of(item)
+                .await?
+                .into_iter()
+                .map(|s| s.language)
+                .collect();
+            languages.retain(|l| !have.contains(l));
+            if languages.is_empty() {
+                ctx.step("the item has a subtitle in every language asked for");
+                return Ok(Vec::new());
+            }
+        }
         ctx.step("searching OpenSubtitles");
         let q = self.subtitle_query(item, languages.clone()).await?;
         let offers = self.subs.opensubtitles.search(&q).await?;
@@ -371,6 +386,13 @@ impl Library {
                 .filter_map(|l| offers.iter().find(|o| &o.language == l).cloned())
                 .collect(),
         };
+        if chosen.is_empty() && missing_only {
+            ctx.step(format!(
+                "OpenSubtitles has nothing in {}",
+                languages.join(", ")
+            ));
+            return Ok(Vec::new());
+        }
         if chosen.is_empty() {
             return Err(Error::NotFound(format!(
                 "OpenSubtitles has no subtitles for this item in {}",
@@ -406,6 +428,11 @@ impl Library {
         ctx.progress(chosen.len() as u64, Some(chosen.len() as u64), "subtitles");
         ctx.commit()?;
         self.attach_subtitles(fetched).await
+    }
+
+    /// Whether assignments start a fetch of the languages an item lacks.
+    pub fn auto_subtitles(&self) -> bool {
+        self.subs.auto && self.subs.opensubtitles.check().is_ok()
     }
 
     /// Checks what `fetch_subtitles` can check at once, before a job is made for it.
