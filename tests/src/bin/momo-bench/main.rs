@@ -69,6 +69,9 @@ struct LibraryArgs {
     shows: usize,
     #[arg(long, default_value_t = 60)]
     episodes_per_show: usize,
+    /// Subtitles per item (English, German, French, …), listed beside each video.
+    #[arg(long, default_value_t = 2)]
+    subtitles_per_item: usize,
     /// Timed requests per path.
     #[arg(long, default_value_t = 100)]
     requests: usize,
@@ -95,6 +98,7 @@ struct LibrarySize {
     movies: usize,
     shows: usize,
     episodes_per_show: usize,
+    subtitles_per_item: usize,
 }
 
 /// Starts momod on `data_dir` once (it creates and migrates the database), writes a library
@@ -104,12 +108,13 @@ fn start_filled(data_dir: &Path, video: &Path, size: &LibrarySize, config: Daemo
     let mut d = Daemon::start_in(data_dir, config.clone());
     d.stop();
     let started = Instant::now();
-    fill(&data_dir.join("library.db"), video, size);
+    fill(data_dir, video, size);
     println!(
-        "filled {} movies, {} shows, {} episodes, all with sources, in {:.1} s",
+        "filled {} movies, {} shows, {} episodes, all with sources and {} subtitles each, in {:.1} s",
         size.movies,
         size.shows,
         size.shows * size.episodes_per_show,
+        size.subtitles_per_item,
         started.elapsed().as_secs_f64()
     );
     Daemon::start_in(data_dir, config)
@@ -126,6 +131,7 @@ fn library(args: &LibraryArgs) {
         movies: args.movies,
         shows: args.shows,
         episodes_per_show: args.episodes_per_show,
+        subtitles_per_item: args.subtitles_per_item,
     };
     let d = start_filled(&tmp.path().join("data"), &video, &size, config);
     let base = format!("http://{}", d.webdav_addr());
@@ -217,9 +223,38 @@ fn rss(pid: u32) -> (u64, u64) {
 }
 
 /// Writes the rows in one transaction with prepared statements: movies `Movie NNNNN: The
-/// Sequel?`, shows `Show NNNNN` of 3 seasons, all on `video`.
-fn fill(db: &Path, video: &Path, args: &LibrarySize) {
+/// Sequel?`, shows `Show NNNNN` of 3 seasons, all on `video`, each with
+/// `subtitles_per_item` subtitles (one stored file that all of them share).
+fn fill(data_dir: &Path, video: &Path, args: &LibrarySize) {
+    let db = data_dir.join("library.db");
     let mut conn = SqliteConnection::establish(db.to_str().unwrap()).expect("open library.db");
+    // One stored file per position ("the first subtitle of every item" shares one): an item
+    // has a content once, and a listing checks the file is there.
+    let shas: Vec<String> = (0..args.subtitles_per_item)
+        .map(|n| format!("{:064x}", n + 1))
+        .collect();
+    for sha in &shas {
+        std::fs::write(
+            data_dir.join("subtitles").join(format!("{sha}.srt")),
+            "1\n00:00:01,000 --> 00:00:02,000\nHello\n",
+        )
+        .unwrap();
+    }
+    let subtitles = |conn: &mut SqliteConnection, column: &str, id: i64| {
+        let languages = ["en", "de", "fr", "es", "it", "nl"].iter().cycle();
+        for (sha, lang) in shas.iter().zip(languages) {
+            diesel::sql_query(format!(
+                "INSERT INTO subtitles ({column}, language, format, origin, sha256, size, source_name, created_at) \
+                 VALUES (?, ?, 'srt', 'local', ?, 40, 'bench.srt', ?)"
+            ))
+            .bind::<diesel::sql_types::BigInt, _>(id)
+            .bind::<diesel::sql_types::Text, _>(*lang)
+            .bind::<diesel::sql_types::Text, _>(sha)
+            .bind::<diesel::sql_types::BigInt, _>(1_760_000_000i64)
+            .execute(conn)
+            .unwrap();
+        }
+    };
     conn.batch_execute("PRAGMA foreign_keys = ON; BEGIN IMMEDIATE;")
         .unwrap();
     let video = video.to_str().unwrap();
@@ -238,6 +273,7 @@ fn fill(db: &Path, video: &Path, args: &LibrarySize) {
         .execute(&mut conn)
         .unwrap();
         assign(&mut conn, "movie_id", i + 1, video, size, now + i);
+        subtitles(&mut conn, "movie_id", i + 1);
     }
     let mut episode_id = 0i64;
     for s in 0..args.shows as i64 {
@@ -278,6 +314,7 @@ fn fill(db: &Path, video: &Path, args: &LibrarySize) {
                     size,
                     now + episode_id,
                 );
+                subtitles(&mut conn, "episode_id", episode_id);
             }
         }
     }

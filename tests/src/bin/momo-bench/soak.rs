@@ -793,6 +793,7 @@ pub fn soak(args: &SoakArgs) {
         movies: args.movies,
         shows: args.shows,
         episodes_per_show: args.episodes_per_show,
+        subtitles_per_item: 2,
     };
     let mut d = start_filled(&tmp.path().join("data"), &video, &size, config);
     let pid = d.pid();
