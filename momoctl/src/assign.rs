@@ -308,7 +308,7 @@ fn print_pack(report: &json::PackReport) {
             let result = match (&s.attached, report.dry_run) {
                 (Some(a), _) => format!("  ->  subtitle {}", a.id),
                 (None, true) => String::new(),
-                (None, false) => "  (not attached: see the job's log)".into(),
+                (None, false) => "  (not attached: already there, or see the job's log)".into(),
             };
             println!(
                 "  {}  {what}  <-  [{}] {}{result}",

@@ -515,8 +515,8 @@ impl Config {
 }
 
 /// Turns an environment string into a TOML value of the same kind as the key's default:
-/// numbers and booleans are parsed, lists take TOML array syntax or `:`- or `,`-separated
-/// items (paths, languages),
+/// numbers and booleans are parsed, lists take TOML array syntax or `:`-separated items
+/// (`,` too for lists without a `/`, like languages),
 /// everything else stays a string (so `MOMO_TMDB_API_KEY=123` is still a string).
 fn env_value(raw: &str, default: Option<&toml::Value>) -> anyhow::Result<toml::Value> {
     let parse_toml = |s: &str| -> anyhow::Result<toml::Value> {
@@ -531,7 +531,8 @@ fn env_value(raw: &str, default: Option<&toml::Value>) -> anyhow::Result<toml::V
         }
         Some(toml::Value::Array(_)) if raw.trim_start().starts_with('[') => parse_toml(raw)?,
         Some(toml::Value::Array(_)) => toml::Value::Array(
-            raw.split([':', ','])
+            // Paths split on `:` only (a folder may have a comma); words also on `,`.
+            raw.split(|c| c == ':' || (c == ',' && !raw.contains('/')))
                 .filter(|s| !s.is_empty())
                 .map(|s| toml::Value::String(s.into()))
                 .collect(),

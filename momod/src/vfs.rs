@@ -28,6 +28,8 @@ pub const MOVIES: &str = "Movies";
 pub const TV_SHOWS: &str = "TV Shows";
 /// Longest name segment in bytes (most file systems allow 255).
 const MAX_NAME_BYTES: usize = 255;
+/// What a subtitle's name adds to its video's: ".pt-br.forced.sdh 99.srt".
+const SIDECAR_ROOM: usize = 32;
 
 #[derive(Debug)]
 pub struct FileNode {
@@ -271,7 +273,11 @@ impl Builder {
     /// Adds an item's video; `ext` is the extension its name ends with.
     fn add(&mut self, dir: String, file: FileNode, item: Item, ext: &str) {
         self.item_paths.insert(item, format!("{dir}/{}", file.name));
-        let base = file.name[..file.name.len() - ext.len()].to_string();
+        let base = file
+            .name
+            .strip_suffix(ext)
+            .unwrap_or(&file.name)
+            .to_string();
         self.bases.insert(item, (dir.clone(), base));
         self.files.entry(dir).or_default().push(file);
     }
@@ -384,7 +390,7 @@ fn build(rows: ShareRows, subtitle_files: &Files) -> Tree {
         let ext = extension(e.source.file.path());
         // The episode name gets what is left of the 255 bytes a file name may have.
         let room = MAX_NAME_BYTES
-            .saturating_sub(prefix.len() + ext.len())
+            .saturating_sub(prefix.len() + ext.len() + SIDECAR_ROOM)
             .clamp(16, 120);
         let episode_name = match &e.name {
             Some(n) if !n.trim().is_empty() => sanitize(n, room),

@@ -78,10 +78,13 @@ fn a_season_packs_subtitles_are_attached_to_their_episodes_and_served_beside_the
     let seeder = Seeder::start(None);
     let seeded = seeder.seed(&pack);
     let fake = FakeTmdb::start();
+    let media = tmp.path().join("media");
+    write(&media.join("Pilot.Remux.mkv"), &pattern(200_000, 23));
     let d = Daemon::start(
         DaemonConfig::new()
             .tmdb(&fake)
-            .env("MOMO_STREAM_PREFETCH_ON_ASSIGN", "false"),
+            .env("MOMO_STREAM_PREFETCH_ON_ASSIGN", "false")
+            .env("MOMO_LIBRARY_LOCAL_ROOTS", media.display().to_string()),
     );
     let show = d.ctl_json(&["show", "add", "1396"]);
     let show_id = show["id"].to_string();
@@ -130,6 +133,7 @@ fn a_season_packs_subtitles_are_attached_to_their_episodes_and_served_beside_the
         .iter()
         .map(|s| &s["attached"])
         .collect();
+    assert_eq!(attached.len(), 3, "{report}");
     assert!(attached.iter().all(|a| a.is_object()), "{report}");
 
     let season = "/TV Shows/Breaking Bad (2008)/Season 01";
@@ -186,6 +190,24 @@ fn a_season_packs_subtitles_are_attached_to_their_episodes_and_served_beside_the
     );
     assert!(probe.status.success(), "{}", stderr(&probe));
     assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "subrip");
+
+    // Another release for episode 1: the pack's subtitles, timed for the old one, go.
+    let remux = media.join("Pilot.Remux.mkv");
+    d.ctl_ok(&[
+        "assign",
+        "episode",
+        &ep1,
+        "--local",
+        remux.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        d.ctl_json(&["subs", "ls", "episode", &ep1]),
+        Value::Array(vec![])
+    );
+    assert_eq!(
+        listed(&d.ctl_json(&["subs", "ls", "episode", &ep4])).len(),
+        1
+    );
 }
 
 struct Setup {

@@ -17,9 +17,9 @@ use crate::torrent::Magnet;
 /// Longest file name kept as a subtitle's source name.
 const MAX_SOURCE_NAME: usize = 255;
 
-/// How long the subtitle files of one assignment may take to come from the swarm: they
-/// are small, and the assignment itself is already stored.
-const TORRENT_FETCH_DEADLINE: Duration = Duration::from_secs(90);
+/// How long one subtitle file (or a file's head or tail for its moviehash) may take to come
+/// from the swarm: they are small, and the assignment itself is already stored.
+const TORRENT_FETCH_DEADLINE: Duration = Duration::from_secs(60);
 
 /// The language a user asked for, as the code we keep; InvalidArgument when it is not one.
 pub fn language_arg(text: &str) -> Result<String> {
@@ -70,6 +70,11 @@ impl Library {
             return Err(Error::InvalidArgument(
                 "the subtitle's file name is empty".into(),
             ));
+        }
+        if file_name.len() > MAX_SOURCE_NAME {
+            return Err(Error::InvalidArgument(format!(
+                "the subtitle's file name is longer than {MAX_SOURCE_NAME} bytes"
+            )));
         }
         let checked = subtitles::check(file_name, bytes)?;
         if let Some(had) = self.store.subtitle_with(item, &checked.sha256).await? {
@@ -164,40 +169,27 @@ impl Library {
         if subs.is_empty() {
             return Vec::new();
         }
-        let fetch = async {
-            let mut fetched = Vec::new();
-            for (item, s) in subs {
-                match self.read_torrent_file(magnet, &s).await {
-                    Ok(checked) => fetched.push((
-                        item,
-                        NewSubtitle {
-                            language: s.info.language.clone(),
-                            forced: s.info.forced,
-                            sdh: s.info.sdh,
-                            format: checked.format,
-                            origin: SubtitleOrigin::Torrent,
-                            sha256: checked.sha256.clone(),
-                            size: checked.text.len() as u64,
-                            source_name: source_name(&s.file.path),
-                            provider_id: Some(format!("{}:{}", magnet.info_hash, s.file.index)),
-                        },
-                        checked,
-                    )),
-                    Err(e) => tracing::warn!("subtitle {} left out: {e}", s.file.path),
-                }
+        let mut fetched = Vec::new();
+        for (item, s) in subs {
+            match self.read_torrent_file(magnet, &s).await {
+                Ok(checked) => fetched.push((
+                    item,
+                    NewSubtitle {
+                        language: s.info.language.clone(),
+                        forced: s.info.forced,
+                        sdh: s.info.sdh,
+                        format: checked.format,
+                        origin: SubtitleOrigin::Torrent,
+                        sha256: checked.sha256.clone(),
+                        size: checked.text.len() as u64,
+                        source_name: source_name(&s.file.path),
+                        provider_id: Some(format!("{}:{}", magnet.info_hash, s.file.index)),
+                    },
+                    checked,
+                )),
+                Err(e) => tracing::warn!("subtitle {} left out: {e}", s.file.path),
             }
-            fetched
-        };
-        let fetched = match tokio::time::timeout(TORRENT_FETCH_DEADLINE, fetch).await {
-            Ok(f) => f,
-            Err(_) => {
-                tracing::warn!(
-                    "the torrent's subtitles did not come within {} s; none attached",
-                    TORRENT_FETCH_DEADLINE.as_secs()
-                );
-                return Vec::new();
-            }
-        };
+        }
         match self.attach_subtitles(fetched).await {
             Ok(added) => added,
             Err(e) => {
@@ -215,26 +207,17 @@ impl Library {
                 s.file.size
             )));
         }
-        let hash = &magnet.info_hash;
-        let mut reader = self
+        let bytes = self
             .engine
-            .open(hash, &magnet.to_uri(), s.file.index, 0)
-            .await?
-            .unplayed();
-        let mut bytes = Vec::with_capacity(s.file.size as usize);
-        while (bytes.len() as u64) < s.file.size {
-            let chunk = reader
-                .read(64 * 1024)
-                .await
-                .map_err(|e| Error::Unavailable(format!("reading it from the swarm: {e}")))?;
-            if chunk.is_empty() {
-                break;
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        drop(reader);
-        // It was selected for the read; what nobody reads again is not kept selected.
-        self.engine.deselect(hash, s.file.index).await;
+            .read_range(
+                &magnet.info_hash,
+                &magnet.to_uri(),
+                s.file.index,
+                0,
+                s.file.size,
+                TORRENT_FETCH_DEADLINE,
+            )
+            .await?;
         let name = s.file.path.rsplit('/').next().unwrap_or(&s.file.path);
         subtitles::check(name, &bytes)
     }
@@ -254,10 +237,18 @@ impl Library {
                 "at most 20 languages at once".into(),
             ));
         }
-        if asked.is_empty() {
-            return Ok(self.subs.languages.clone());
-        }
-        asked.iter().map(|l| language_arg(l)).collect()
+        let mut languages: Vec<String> = if asked.is_empty() {
+            self.subs.languages.clone()
+        } else {
+            asked
+                .iter()
+                .map(|l| language_arg(l))
+                .collect::<Result<_>>()?
+        };
+        // "en" and "eng" are one language.
+        let mut seen = std::collections::HashSet::new();
+        languages.retain(|l| seen.insert(l.clone()));
+        Ok(languages)
     }
 
     /// The moviehash of the item's active source: the head and tail of a local file, or
@@ -287,31 +278,23 @@ impl Library {
                     index,
                     ..
                 } => {
-                    let chunk = |at: u64| async move {
-                        let mut r = self
-                            .engine
-                            .open(info_hash, magnet, *index, at)
-                            .await
-                            .ok()?
-                            .unplayed();
-                        let mut bytes = Vec::with_capacity(HASH_CHUNK as usize);
-                        while (bytes.len() as u64) < HASH_CHUNK {
-                            let got = r.read(HASH_CHUNK as usize - bytes.len()).await.ok()?;
-                            if got.is_empty() {
-                                return None;
-                            }
-                            bytes.extend_from_slice(&got);
-                        }
-                        Some(bytes)
+                    let range = |at| {
+                        self.engine.read_range(
+                            info_hash,
+                            magnet,
+                            *index,
+                            at,
+                            HASH_CHUNK,
+                            TORRENT_FETCH_DEADLINE,
+                        )
                     };
-                    let head = chunk(0).await;
-                    let tail = chunk(tail_at).await;
-                    self.engine.deselect(info_hash, *index).await;
-                    Some((head?, tail?))
+                    let head = range(0).await.ok()?;
+                    let tail = range(tail_at).await.ok()?;
+                    Some((head, tail))
                 }
             }
         };
-        let (head, tail) = tokio::time::timeout(TORRENT_FETCH_DEADLINE, read)
+        let (head, tail) = tokio::time::timeout(2 * TORRENT_FETCH_DEADLINE, read)
             .await
             .ok()??;
         moviehash(a.size, &head, &tail)
@@ -364,6 +347,8 @@ impl Library {
                 .subtitles_of(item)
                 .await?
                 .into_iter()
+                // A forced one (signs and songs only) does not make a language present.
+                .filter(|s| !s.forced)
                 .map(|s| s.language)
                 .collect();
             languages.retain(|l| !have.contains(l));
@@ -400,34 +385,60 @@ impl Library {
             )));
         }
         let mut fetched = Vec::new();
+        let mut failed = None;
         for (n, offer) in chosen.iter().enumerate() {
             ctx.progress(n as u64, Some(chosen.len() as u64), "subtitles");
             ctx.step(format!(
                 "downloading {} ({})",
                 offer.file_name, offer.language
             ));
-            let (name, bytes) = self.subs.opensubtitles.download(offer.file_id).await?;
-            let checked = subtitles::check(&name, &bytes)?;
-            let new = NewSubtitle {
-                language: offer.language.clone(),
-                forced: offer.forced,
-                sdh: offer.sdh,
-                format: checked.format,
-                origin: SubtitleOrigin::OpenSubtitles,
-                sha256: checked.sha256.clone(),
-                size: checked.text.len() as u64,
-                source_name: source_name(if offer.release.is_empty() {
-                    &offer.file_name
-                } else {
-                    &offer.release
-                }),
-                provider_id: Some(offer.file_id.to_string()),
+            let got = match self.subs.opensubtitles.download(offer.file_id).await {
+                Ok((name, bytes)) => subtitles::check(&name, &bytes),
+                Err(e) => Err(e),
             };
-            fetched.push((item, new, checked));
+            match got {
+                Ok(checked) => fetched.push((item, self.offered(offer, &checked), checked)),
+                Err(e) => {
+                    // What came already stays (each download counts against the quota).
+                    tracing::warn!("{} ({}) not attached: {e}", offer.file_name, offer.language);
+                    let spent = matches!(e, Error::ResourceExhausted(_));
+                    failed = Some(e);
+                    if spent {
+                        break;
+                    }
+                }
+            }
         }
-        ctx.progress(chosen.len() as u64, Some(chosen.len() as u64), "subtitles");
+        ctx.progress(fetched.len() as u64, Some(chosen.len() as u64), "subtitles");
+        match failed {
+            // An automatic fetch that finds the quota spent is not a failed job.
+            Some(Error::ResourceExhausted(m)) if missing_only && fetched.is_empty() => {
+                ctx.step(format!("not fetched: {m}"));
+                return Ok(Vec::new());
+            }
+            Some(e) if fetched.is_empty() => return Err(e),
+            _ => {}
+        }
         ctx.commit()?;
         self.attach_subtitles(fetched).await
+    }
+
+    fn offered(&self, offer: &Offer, checked: &Checked) -> NewSubtitle {
+        NewSubtitle {
+            language: offer.language.clone(),
+            forced: offer.forced,
+            sdh: offer.sdh,
+            format: checked.format,
+            origin: SubtitleOrigin::OpenSubtitles,
+            sha256: checked.sha256.clone(),
+            size: checked.text.len() as u64,
+            source_name: source_name(if offer.release.is_empty() {
+                &offer.file_name
+            } else {
+                &offer.release
+            }),
+            provider_id: Some(offer.file_id.to_string()),
+        }
     }
 
     /// Whether assignments start a fetch of the languages an item lacks.

@@ -76,6 +76,8 @@ impl Store {
                     diesel::update(assignments::table.find(old))
                         .set(assignments::is_active.eq(false))
                         .execute(conn)?;
+                    // Subtitles that came with the old release are timed for it.
+                    super::subtitles::drop_torrent_subtitles(conn, item)?;
                 }
                 insert(conn, item, new)?;
                 let mut a = active(conn, item)?

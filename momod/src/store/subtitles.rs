@@ -225,6 +225,19 @@ impl Store {
     }
 }
 
+/// Detaches the subtitles an item got from its torrent (its source is being replaced).
+/// Their files go at the next start, with the others no row refers to.
+pub(super) fn drop_torrent_subtitles(conn: &mut SqliteConnection, item: Item) -> Result<()> {
+    let rows = subtitles::table.filter(subtitles::origin.eq(SubtitleOrigin::Torrent.as_str()));
+    match item {
+        Item::Movie(id) => diesel::delete(rows.filter(subtitles::movie_id.eq(id))).execute(conn)?,
+        Item::Episode(id) => {
+            diesel::delete(rows.filter(subtitles::episode_id.eq(id))).execute(conn)?
+        }
+    };
+    Ok(())
+}
+
 /// Every subtitle (for the share's tree), oldest first.
 pub(super) fn all_subtitles(conn: &mut SqliteConnection) -> Result<Vec<Subtitle>> {
     let rows: Vec<SubtitleRow> = subtitles::table

@@ -465,6 +465,13 @@ impl Streamer {
         };
         f.active = f.active.saturating_sub(1);
         f.last_active = Instant::now();
+        // No player left: the read-ahead windows stop fetching too (the next reader places
+        // them again), so nothing holds the engine's idle rate off.
+        if f.active == 0 {
+            for w in &mut f.windows {
+                w.park();
+            }
+        }
         if let Some(mut r) = reader
             && r.position() < r.len()
             && !self.settings.reuse_idle.is_zero()

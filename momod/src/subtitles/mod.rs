@@ -130,6 +130,13 @@ pub fn check(name: &str, bytes: &[u8]) -> Result<Checked> {
         })?,
     };
     let text = text.into_bytes();
+    // Converted, it may have grown (Windows-1252 letters take two bytes in UTF-8): the
+    // bound holds for what is kept.
+    if text.len() > MAX_BYTES {
+        return Err(Error::InvalidArgument(format!(
+            "{name} is more than {MAX_BYTES} bytes (5 MiB) as UTF-8"
+        )));
+    }
     let sha256 = Sha256::digest(&text)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -153,10 +160,24 @@ fn decode(bytes: &[u8]) -> Option<String> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t.to_string(),
-        Err(_) => encoding_rs::WINDOWS_1252
-            .decode_without_bom_handling(bytes)
-            .0
-            .into_owned(),
+        Err(_) => {
+            // Mostly UTF-8 with a stray bad byte: keep the UTF-8 (the byte becomes U+FFFD)
+            // rather than read every accented letter as two Windows-1252 ones.
+            let lossy = String::from_utf8_lossy(bytes);
+            let letters = lossy
+                .chars()
+                .filter(|c| !c.is_ascii() && *c != '\u{FFFD}')
+                .count();
+            let bad = lossy.chars().filter(|c| *c == '\u{FFFD}').count();
+            if letters > bad {
+                lossy.into_owned()
+            } else {
+                encoding_rs::WINDOWS_1252
+                    .decode_without_bom_handling(bytes)
+                    .0
+                    .into_owned()
+            }
+        }
     };
     (!has_binary(&text)).then_some(text)
 }
@@ -403,7 +424,7 @@ impl Files {
     }
 
     /// Deletes the files no subtitle row refers to (`keep`: their file names). Run at
-    /// start and after a removal: an item deleted with its subtitles leaves their files.
+    /// start: an item deleted with its subtitles leaves their files behind.
     pub fn sweep(&self, keep: &HashSet<String>) -> usize {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return 0;
@@ -528,6 +549,16 @@ mod tests {
         let latin = b"1\n00:00:01,000 --> 00:00:02,000\n\xC4pfel\n";
         let c = check("a.srt", latin).unwrap();
         assert!(String::from_utf8(c.text).unwrap().contains("Äpfel"));
+        let mut stray = "1\n00:00:01,000 --> 00:00:02,000\nÄpfel, Öl, Über\n"
+            .as_bytes()
+            .to_vec();
+        stray.push(0xFF);
+        let c = check("a.srt", &stray).unwrap();
+        assert!(
+            String::from_utf8(c.text)
+                .unwrap()
+                .contains("Äpfel, Öl, Über")
+        );
         let bom = b"\xEF\xBB\xBF1\n00:00:01,000 --> 00:00:02,000\nx\n";
         assert!(check("a.srt", bom).unwrap().text.starts_with(b"1\n"));
 

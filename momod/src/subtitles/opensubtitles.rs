@@ -50,6 +50,8 @@ pub struct Offer {
     pub forced: bool,
     /// Made for this very file (the moviehash matched).
     pub hash_match: bool,
+    /// Machine or AI translated: offered last.
+    pub machine: bool,
 }
 
 pub struct OpenSubtitles {
@@ -62,8 +64,9 @@ pub struct OpenSubtitles {
 
 #[derive(Deserialize)]
 struct SearchJson {
+    /// Read one by one: an entry with an odd field is left out, not the whole answer.
     #[serde(default)]
-    data: Vec<EntryJson>,
+    data: Vec<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -74,14 +77,13 @@ struct EntryJson {
 #[derive(Deserialize)]
 struct AttributesJson {
     language: Option<String>,
-    #[serde(default)]
-    download_count: u64,
-    #[serde(default)]
-    hearing_impaired: bool,
-    #[serde(default)]
-    foreign_parts_only: bool,
-    #[serde(default)]
-    moviehash_match: bool,
+    // Options throughout: the API sends null for what it does not know.
+    download_count: Option<u64>,
+    hearing_impaired: Option<bool>,
+    foreign_parts_only: Option<bool>,
+    machine_translated: Option<bool>,
+    ai_translated: Option<bool>,
+    moviehash_match: Option<bool>,
     release: Option<String>,
     #[serde(default)]
     files: Vec<FileJson>,
@@ -128,6 +130,8 @@ impl OpenSubtitles {
             .timeout(Duration::from_secs(config.timeout_s.max(1)))
             .connect_timeout(Duration::from_secs(config.timeout_s.clamp(1, 10)))
             .user_agent(concat!("momoshtrem v", env!("CARGO_PKG_VERSION")))
+            // A redirect would carry the Api-Key header (and a login's password) along.
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         let key = config
             .opensubtitles_api_key
@@ -326,7 +330,7 @@ impl OpenSubtitles {
             .data
             .into_iter()
             .filter_map(|e| {
-                let a = e.attributes;
+                let a = serde_json::from_value::<EntryJson>(e).ok()?.attributes;
                 let file = a.files.into_iter().next()?;
                 let language = crate::subtitles::language(a.language.as_deref()?)?;
                 Some(Offer {
@@ -339,16 +343,22 @@ impl OpenSubtitles {
                         .collect(),
                     language,
                     release: a.release.unwrap_or_default().chars().take(255).collect(),
-                    download_count: a.download_count,
-                    sdh: a.hearing_impaired,
-                    forced: a.foreign_parts_only,
-                    hash_match: a.moviehash_match,
+                    download_count: a.download_count.unwrap_or(0),
+                    sdh: a.hearing_impaired.unwrap_or(false),
+                    forced: a.foreign_parts_only.unwrap_or(false),
+                    hash_match: a.moviehash_match.unwrap_or(false),
+                    machine: a.machine_translated.unwrap_or(false)
+                        || a.ai_translated.unwrap_or(false),
                 })
             })
             .collect();
+        // A match of this very file first, then people's translations before machines', full
+        // subtitles before forced ones (signs and songs only), then the most downloaded.
         offers.sort_by(|a, b| {
             b.hash_match
                 .cmp(&a.hash_match)
+                .then(a.machine.cmp(&b.machine))
+                .then(a.forced.cmp(&b.forced))
                 .then(b.download_count.cmp(&a.download_count))
         });
         offers.truncate(MAX_OFFERS);
@@ -401,9 +411,13 @@ impl OpenSubtitles {
                 ))
             });
         };
-        let link = Url::parse(&link).map_err(|_| {
-            Error::Unavailable("OpenSubtitles gave a malformed download link".into())
-        })?;
+        let link = Url::parse(&link)
+            .ok()
+            // https, unless the API itself is spoken over plain http (a local test server).
+            .filter(|l| l.scheme() == "https" || l.scheme() == self.base.scheme())
+            .ok_or_else(|| {
+                Error::Unavailable("OpenSubtitles gave a malformed download link".into())
+            })?;
         let resp = self
             .send("the subtitle file", || self.http.get(link.clone()))
             .await?;

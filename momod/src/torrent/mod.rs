@@ -152,6 +152,8 @@ pub struct Engine {
     /// Near the disk budget, files are not selected: only what streams ask for is fetched.
     frugal: AtomicBool,
     busy: Arc<Busy>,
+    /// Torrents resumed by hand: they download at full speed until paused again.
+    resumed: Mutex<HashSet<String>>,
     api: librqbit::Api,
     started: Instant,
 }
@@ -235,6 +237,7 @@ impl Engine {
             state_dir: state.clone(),
             frugal: AtomicBool::new(false),
             busy,
+            resumed: Mutex::new(HashSet::new()),
             started: Instant::now(),
         });
         info!(
@@ -393,6 +396,46 @@ impl Engine {
             activity,
             read_timeout: deadline,
         })
+    }
+
+    /// Reads `len` bytes of file `index` from `at` (a small file whole, the head and tail a
+    /// hash needs), within `deadline`; the file is not kept selected afterwards, whether
+    /// the read worked or not.
+    pub async fn read_range(
+        &self,
+        info_hash: &InfoHash,
+        magnet: &str,
+        index: usize,
+        at: u64,
+        len: u64,
+        deadline: Duration,
+    ) -> Result<Vec<u8>> {
+        let read = async {
+            let mut reader = self.open(info_hash, magnet, index, at).await?.unplayed();
+            let mut bytes = Vec::with_capacity(len.min(64 << 20) as usize);
+            while (bytes.len() as u64) < len {
+                let want = (len - bytes.len() as u64).min(256 * 1024) as usize;
+                let chunk = reader
+                    .read(want)
+                    .await
+                    .map_err(|e| Error::Unavailable(format!("reading from the swarm: {e}")))?;
+                if chunk.is_empty() {
+                    break;
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(bytes)
+        };
+        let result = tokio::time::timeout(deadline, read)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::DeadlineExceeded(format!(
+                    "the swarm did not send it within {} s",
+                    deadline.as_secs()
+                )))
+            });
+        self.deselect(info_hash, index).await;
+        result
     }
 
     /// Adds a torrent the library refers to but the engine does not hold: from the
@@ -848,6 +891,7 @@ impl Engine {
                     if let Err(e) = self.session.pause(&t).await {
                         warn!(%hash, "cannot pause idle torrent: {e:#}");
                     }
+                    self.forget_resumed(&hash);
                 }
             }
         }
@@ -920,7 +964,15 @@ impl Engine {
         if !t.is_paused() {
             self.session.pause(&t).await.map_err(engine_error)?;
         }
+        self.forget_resumed(info_hash.as_str());
         Ok(())
+    }
+
+    /// A torrent resumed by hand no longer holds the idle rate off.
+    fn forget_resumed(&self, hash: &str) {
+        if self.resumed.lock().expect("resumed lock").remove(hash) {
+            self.busy.reading(false);
+        }
     }
 
     pub async fn resume(&self, info_hash: &InfoHash) -> Result<()> {
@@ -932,6 +984,15 @@ impl Engine {
         }
         // A manual resume counts as activity, or the idle loop would pause it again at once.
         self.touch(info_hash.as_str());
+        // And as reading, for the idle rate: the user asked for it to download.
+        if self
+            .resumed
+            .lock()
+            .expect("resumed lock")
+            .insert(info_hash.as_str().to_string())
+        {
+            self.busy.reading(true);
+        }
         Ok(())
     }
 
@@ -941,6 +1002,7 @@ impl Engine {
         let _no_heal = self.healing.lock().await;
         self.forget_kept(info_hash);
         self.pieces.forget(info_hash.as_str());
+        self.forget_resumed(info_hash.as_str());
         let Some(t) = self.handle(info_hash) else {
             return Ok(false);
         };
