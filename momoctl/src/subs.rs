@@ -16,7 +16,7 @@ use pb::job_result::Value as JobValue;
 use pb::start_job_request::Op;
 
 /// The largest subtitle momod accepts (it checks too; this spares sending a larger one).
-const MAX_SUBTITLE_BYTES: u64 = 5 * 1024 * 1024;
+const MAX_SUBTITLE_BYTES: u64 = momo_proto::MAX_SUBTITLE_BYTES as u64;
 
 #[derive(Subcommand, Debug)]
 pub enum SubsCmd {
@@ -96,7 +96,7 @@ pub async fn run(
     cmd: SubsCmd,
 ) -> Result<(), Failure> {
     let mut client = SubtitleServiceClient::with_interceptor(channel.clone(), auth.clone())
-        .max_encoding_message_size(MAX_SUBTITLE_BYTES as usize + 64 * 1024);
+        .max_encoding_message_size(momo_proto::MAX_SUBTITLE_REQUEST_BYTES);
     match cmd {
         SubsCmd::Ls { kind, id } => {
             let list = client

@@ -13,7 +13,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use tracing::{debug, warn};
+use tracing::debug;
 
 use crate::config::TmdbConfig;
 use crate::error::{Error, Result};
@@ -364,12 +364,7 @@ impl Tmdb {
                 self.store(cache_key, value.clone());
                 return decode(value, what);
             }
-            let retry_after = resp
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+            let retry_after = crate::web::retry_wait(&resp, &["retry-after"]);
             let message = read_body(resp, what)
                 .await
                 .ok()
@@ -387,15 +382,15 @@ impl Tmdb {
                     return Err(Error::NotFound(format!("TMDB has no {what}")));
                 }
                 StatusCode::TOO_MANY_REQUESTS => {
-                    let wait = retry_after.unwrap_or(Duration::from_secs(1));
-                    if attempt >= ATTEMPTS || wait > MAX_RETRY_AFTER {
-                        return Err(Error::ResourceExhausted(format!(
-                            "TMDB rate limit reached for {what}; retry in {} s",
-                            wait.as_secs().max(1)
-                        )));
-                    }
-                    warn!(?wait, "TMDB rate limit hit, waiting");
-                    tokio::time::sleep(wait).await;
+                    let wait = retry_after;
+                    crate::web::wait_out_rate_limit(
+                        "TMDB",
+                        what,
+                        (attempt, ATTEMPTS),
+                        wait,
+                        MAX_RETRY_AFTER,
+                    )
+                    .await?;
                 }
                 s if s.is_server_error() && attempt < ATTEMPTS => {
                     tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;

@@ -1,7 +1,39 @@
 //! What the clients of outside web services (TMDB, OpenSubtitles) share: reading a bounded
 //! answer, and naming why a request failed without the URL (it can hold a key).
 
+use std::time::Duration;
+
 use crate::error::{Error, Result};
+
+/// How long a 429 answer asks to wait: the first of `headers` that holds seconds, else 1 s.
+pub fn retry_wait(resp: &reqwest::Response, headers: &[&str]) -> Duration {
+    headers
+        .iter()
+        .find_map(|h| resp.headers().get(*h)?.to_str().ok()?.trim().parse().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(Duration::from_secs(1))
+}
+
+/// After a 429 on attempt `attempt` of `attempts`: waits `wait` and returns, so the caller
+/// tries again, or says `ResourceExhausted` when no attempt is left or the wait is longer
+/// than `max_wait`.
+pub async fn wait_out_rate_limit(
+    service: &str,
+    what: &str,
+    (attempt, attempts): (u32, u32),
+    wait: Duration,
+    max_wait: Duration,
+) -> Result<()> {
+    if attempt >= attempts || wait > max_wait {
+        return Err(Error::ResourceExhausted(format!(
+            "{service}'s rate limit was reached for {what}; retry in {} s",
+            wait.as_secs().max(1)
+        )));
+    }
+    tracing::warn!(?wait, "{service} rate limit hit, waiting");
+    tokio::time::sleep(wait).await;
+    Ok(())
+}
 
 /// The body of an answer from `service`, refused past `max` bytes without reading it all.
 pub async fn read_body(

@@ -8,6 +8,11 @@ pub mod v1 {
     tonic::include_proto!("momo.v1");
 }
 
+/// The largest subtitle file momod accepts (`SubtitleService.Add`, and from any source).
+pub const MAX_SUBTITLE_BYTES: usize = 5 * 1024 * 1024;
+/// What an `AddSubtitleRequest` may take on the wire: the largest file and room for the rest.
+pub const MAX_SUBTITLE_REQUEST_BYTES: usize = MAX_SUBTITLE_BYTES + 64 * 1024;
+
 /// Encoded descriptor set, served by the daemon's reflection service.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("momo_descriptor");
 

@@ -424,6 +424,19 @@ fn entry(file_id: i64, language: &str, hash: Option<&str>, downloads: u64, text:
     }
 }
 
+/// A daemon with a TMDB, local sources under `media`, and OpenSubtitles at `fake` with the
+/// application key.
+fn with_opensubtitles(fake: &FakeOpenSubtitles, tmdb: &FakeTmdb, media: &Path) -> DaemonConfig {
+    DaemonConfig::new()
+        .tmdb(tmdb)
+        .env("MOMO_LIBRARY_LOCAL_ROOTS", media.display().to_string())
+        .env("MOMO_SUBTITLES_OPENSUBTITLES_BASE_URL", fake.url.clone())
+        .env(
+            "MOMO_SUBTITLES_OPENSUBTITLES_API_KEY",
+            opensubtitles::API_KEY,
+        )
+}
+
 #[test]
 fn opensubtitles_is_searched_by_hash_and_tmdb_id_and_its_quota_respected() {
     let tmp = TempDir::new().unwrap();
@@ -446,14 +459,7 @@ fn opensubtitles_is_searched_by_hash_and_tmdb_id_and_its_quota_respected() {
     ]);
     let tmdb = FakeTmdb::start();
     let d = Daemon::start(
-        DaemonConfig::new()
-            .tmdb(&tmdb)
-            .env("MOMO_LIBRARY_LOCAL_ROOTS", media.display().to_string())
-            .env("MOMO_SUBTITLES_OPENSUBTITLES_BASE_URL", fake_os.url.clone())
-            .env(
-                "MOMO_SUBTITLES_OPENSUBTITLES_API_KEY",
-                opensubtitles::API_KEY,
-            )
+        with_opensubtitles(&fake_os, &tmdb, &media)
             .env(
                 "MOMO_SUBTITLES_OPENSUBTITLES_USERNAME",
                 opensubtitles::USERNAME,
@@ -584,15 +590,7 @@ fn an_assignment_fetches_the_languages_its_item_lacks_in_the_background() {
     ]);
     let tmdb = FakeTmdb::start();
     let d = Daemon::start(
-        DaemonConfig::new()
-            .tmdb(&tmdb)
-            .env("MOMO_LIBRARY_LOCAL_ROOTS", media.display().to_string())
-            .env("MOMO_SUBTITLES_OPENSUBTITLES_BASE_URL", fake_os.url.clone())
-            .env(
-                "MOMO_SUBTITLES_OPENSUBTITLES_API_KEY",
-                opensubtitles::API_KEY,
-            )
-            .env("MOMO_SUBTITLES_LANGUAGES", "en,de,fr"),
+        with_opensubtitles(&fake_os, &tmdb, &media).env("MOMO_SUBTITLES_LANGUAGES", "en,de,fr"),
     );
     let id = d.ctl_json(&["movie", "add", "550"])["id"].to_string();
     // A German one by hand first: only English (and French, which nobody has) is missing.

@@ -46,8 +46,6 @@ use torrent::TorrentApi;
 
 /// Largest request accepted: the longest fields (a magnet, a path) are a few KiB.
 const MAX_REQUEST_BYTES: usize = 256 * 1024;
-/// A subtitle sent to be attached: the largest one accepted, and room for the rest.
-const MAX_SUBTITLE_REQUEST_BYTES: usize = crate::subtitles::MAX_BYTES + 64 * 1024;
 
 /// Binds every configured listener, then serves until `shutdown` turns true. Calls in
 /// flight then get `grace` to finish before they are dropped.
@@ -125,7 +123,7 @@ pub async fn serve(
                 library: library.clone(),
                 jobs,
             })
-            .max_decoding_message_size(MAX_SUBTITLE_REQUEST_BYTES),
+            .max_decoding_message_size(momo_proto::MAX_SUBTITLE_REQUEST_BYTES),
         )
         .add_service(
             TorrentServiceServer::new(TorrentApi { library })

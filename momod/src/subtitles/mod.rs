@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 
 /// Largest subtitle accepted (a feature film's SubRip is 50–150 KiB; ASS with styling
 /// rarely passes 1 MiB).
-pub const MAX_BYTES: usize = 5 * 1024 * 1024;
+pub const MAX_BYTES: usize = momo_proto::MAX_SUBTITLE_BYTES;
 
 /// The language of a subtitle whose file does not say.
 pub const UNDETERMINED: &str = "und";

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use tokio::sync::Mutex;
-use tracing::{debug, warn};
+use tracing::debug;
 
 use crate::config::SubtitlesConfig;
 use crate::error::{Error, Result};
-use crate::web::{read_body, unreachable};
+use crate::web::{read_body, retry_wait, unreachable, wait_out_rate_limit};
 
 const SERVICE: &str = "OpenSubtitles";
 /// A search answer is a page of at most 60 entries: well under this.
@@ -189,19 +189,8 @@ impl OpenSubtitles {
                 .map_err(|e| unreachable(SERVICE, what, e))?;
             let status = resp.status();
             if status == StatusCode::TOO_MANY_REQUESTS {
-                let wait = ["ratelimit-reset", "retry-after"]
-                    .iter()
-                    .find_map(|h| resp.headers().get(*h)?.to_str().ok()?.trim().parse().ok())
-                    .map(Duration::from_secs)
-                    .unwrap_or(Duration::from_secs(1));
-                if attempt >= ATTEMPTS || wait > MAX_WAIT {
-                    return Err(Error::ResourceExhausted(format!(
-                        "OpenSubtitles' rate limit was reached for {what}; retry in {} s",
-                        wait.as_secs().max(1)
-                    )));
-                }
-                warn!(?wait, "OpenSubtitles rate limit hit, waiting");
-                tokio::time::sleep(wait).await;
+                let wait = retry_wait(&resp, &["ratelimit-reset", "retry-after"]);
+                wait_out_rate_limit(SERVICE, what, (attempt, ATTEMPTS), wait, MAX_WAIT).await?;
                 continue;
             }
             if status.is_server_error() && attempt < ATTEMPTS {
