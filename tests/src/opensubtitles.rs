@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 pub const API_KEY: &str = "momotestkey0123456789abcdef";
 pub const USERNAME: &str = "tyler";
 pub const PASSWORD: &str = "paper-street";
+/// Login tokens are this with a number: `expire_token` makes the one out there stale.
 const TOKEN: &str = "eyJ0eXAiOiJKV1QifQ.eyJ1c2VyIjoidHlsZXIifQ.c2ln";
 
 /// A subtitle the fake offers.
@@ -37,6 +38,8 @@ struct State {
     rate_limited: u32,
     /// "METHOD path?query auth=…", one per request.
     log: Vec<String>,
+    /// Which login token is valid now (downloads with another one get 401).
+    token_generation: u32,
 }
 
 pub struct FakeOpenSubtitles {
@@ -128,6 +131,11 @@ impl FakeOpenSubtitles {
         self.state.lock().unwrap().rate_limited = n;
     }
 
+    /// The token handed out so far stops working (as after a day): downloads with it get 401.
+    pub fn expire_token(&self) {
+        self.state.lock().unwrap().token_generation += 1;
+    }
+
     pub fn requests(&self) -> Vec<String> {
         self.state.lock().unwrap().log.clone()
     }
@@ -204,10 +212,11 @@ fn answer(
         ("POST", "/api/v1/login") => {
             let b: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
             if b["username"] == USERNAME && b["password"] == PASSWORD {
+                let token = format!("{TOKEN}{}", s.token_generation);
                 json_answer(
                     200,
                     json!({"user": {"allowed_downloads": 20, "level": "Sub leecher", "vip": false},
-                           "base_url": "api.opensubtitles.com", "token": TOKEN, "status": 200}),
+                           "base_url": "api.opensubtitles.com", "token": token, "status": 200}),
                 )
             } else {
                 json_answer(
@@ -272,6 +281,11 @@ fn answer(
             )
         }
         ("POST", "/api/v1/download") => {
+            // No token is allowed (anonymous quota); a stale one is not.
+            let valid = format!("Bearer {TOKEN}{}", s.token_generation);
+            if auth.as_deref().is_some_and(|a| a != valid) {
+                return json_answer(401, json!({"message": "invalid token", "status": 401}));
+            }
             let b: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
             let Some(entry) = s
                 .entries

@@ -552,6 +552,18 @@ fn opensubtitles_is_searched_by_hash_and_tmdb_id_and_its_quota_respected() {
     );
     assert_eq!(fake_os.remaining(), 18);
 
+    // A stale login token: momod logs in again, once, and the pick still comes.
+    fake_os.expire_token();
+    let picked = d.ctl_json(&["subs", "fetch", "movie", &id, "--pick", "102"]);
+    assert_eq!(picked.as_array().unwrap().len(), 1, "{picked}");
+    let logins = |r: &Vec<String>| {
+        r.iter()
+            .filter(|r| r.starts_with("POST /api/v1/login"))
+            .count()
+    };
+    assert_eq!(logins(&fake_os.requests()), 2);
+    assert_eq!(fake_os.remaining(), 17);
+
     // The quota spent: a clear error with when it resets, and nothing attached.
     fake_os.set_remaining(0);
     let out = d.ctl(&["subs", "fetch", "movie", &id, "--lang", "fr"]);
@@ -566,7 +578,7 @@ fn opensubtitles_is_searched_by_hash_and_tmdb_id_and_its_quota_respected() {
             .as_array()
             .unwrap()
             .len(),
-        2
+        3
     );
 
     let out = d.ctl(&["subs", "search", "movie", &id, "--lang", "xx"]);
