@@ -25,6 +25,8 @@ pub enum AssignCmd {
         show_id: i64,
         /// Season number (0 = specials).
         season: i32,
+        /// Magnet, .torrent file or http(s) URL of a .torrent.
+        #[arg(value_name = "TORRENT")]
         magnet: String,
         /// Print the mapping, store nothing.
         #[arg(long)]
@@ -39,6 +41,8 @@ pub enum AssignCmd {
     Show {
         /// Library id of the show.
         show_id: i64,
+        /// Magnet, .torrent file or http(s) URL of a .torrent.
+        #[arg(value_name = "TORRENT")]
         magnet: String,
         /// Print the mapping, store nothing.
         #[arg(long)]
@@ -55,8 +59,13 @@ pub enum AssignCmd {
 pub struct AssignArgs {
     /// Library id of the movie or episode.
     id: i64,
-    /// Magnet link of the torrent holding the file.
-    #[arg(required_unless_present = "local", conflicts_with = "local")]
+    /// The torrent holding the file: a magnet, a .torrent file (read by momoctl) or the
+    /// http(s) URL of a .torrent (fetched by momod).
+    #[arg(
+        required_unless_present = "local",
+        conflicts_with = "local",
+        value_name = "TORRENT"
+    )]
     magnet: Option<String>,
     /// A local file under one of library.local_roots, instead of a torrent.
     #[arg(long, value_name = "PATH")]
@@ -130,7 +139,7 @@ pub async fn assign(
             labels,
             detach,
         } => {
-            let req = pack_request(show_id, Some(season), magnet, dry_run, labels);
+            let req = pack_request(show_id, Some(season), &magnet, dry_run, labels)?;
             return pack(channel, auth, format, req, detach).await;
         }
         AssignCmd::Show {
@@ -140,16 +149,18 @@ pub async fn assign(
             labels,
             detach,
         } => {
-            let req = pack_request(show_id, None, magnet, dry_run, labels);
+            let req = pack_request(show_id, None, &magnet, dry_run, labels)?;
             return pack(channel, auth, format, req, detach).await;
         }
     };
     let item = Some(item_ref(kind, args.id));
     let a = match (args.magnet, args.local) {
-        (Some(magnet), _) => {
+        (Some(torrent), _) => {
+            let (magnet, torrent_file) = torrent_arg(&torrent)?;
             let op = Op::AssignTorrent(pb::AssignTorrentRequest {
                 item,
                 magnet,
+                torrent_file,
                 file_path: args.file,
                 file_index: args.index,
                 resolution: args.labels.resolution,
@@ -216,21 +227,53 @@ pub fn print_assignment(format: Format, a: pb::Assignment) {
     });
 }
 
+/// Largest .torrent file momod accepts (it checks too).
+const MAX_TORRENT_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// A TORRENT argument as the request carries it: a magnet or URL as text, or a .torrent
+/// file's bytes (read here, so it works against a momod on another machine).
+pub fn torrent_arg(arg: &str) -> Result<(String, Vec<u8>), Failure> {
+    let is_text =
+        arg.starts_with("magnet:") || arg.starts_with("http://") || arg.starts_with("https://");
+    let path = std::path::Path::new(arg);
+    if is_text || !path.exists() {
+        return Ok((arg.to_string(), Vec::new()));
+    }
+    let local = |e: std::io::Error| Failure::Local(format!("{arg}: {e}"));
+    let file = std::fs::File::open(path).map_err(local)?;
+    if !file.metadata().map_err(local)?.is_file() {
+        return Err(Failure::Local(format!("{arg}: not a file")));
+    }
+    let mut bytes = Vec::new();
+    use std::io::Read;
+    file.take(MAX_TORRENT_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(local)?;
+    if bytes.len() as u64 > MAX_TORRENT_FILE_BYTES {
+        return Err(Failure::Local(format!(
+            "{arg}: larger than 4 MiB, too large for a .torrent file"
+        )));
+    }
+    Ok((String::new(), bytes))
+}
+
 fn pack_request(
     show_id: i64,
     season_number: Option<i32>,
-    magnet: String,
+    torrent: &str,
     dry_run: bool,
     labels: LabelArgs,
-) -> pb::AssignPackRequest {
-    pb::AssignPackRequest {
+) -> Result<pb::AssignPackRequest, Failure> {
+    let (magnet, torrent_file) = torrent_arg(torrent)?;
+    Ok(pb::AssignPackRequest {
         show_id,
         season_number,
         magnet,
+        torrent_file,
         dry_run,
         resolution: labels.resolution,
         source: labels.source,
-    }
+    })
 }
 
 async fn pack(

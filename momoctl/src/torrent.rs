@@ -10,8 +10,12 @@ use crate::output::{self, Format, human_size, shown, waiting};
 
 #[derive(Subcommand, Debug)]
 pub enum TorrentCmd {
-    /// List the files of a torrent (index, path, size) without adding it.
-    Files { magnet: String },
+    /// List the files of a torrent (index, path, size) without adding it: a magnet, a
+    /// .torrent file or the http(s) URL of one.
+    Files {
+        #[arg(value_name = "TORRENT")]
+        magnet: String,
+    },
     /// List the torrents: state, progress, peers, speeds, which items use them.
     Ls,
     /// Show one torrent.
@@ -91,8 +95,12 @@ pub async fn run(
     match cmd {
         TorrentCmd::Files { magnet } => {
             waiting(format, "fetching the torrent's metadata");
+            let (magnet, torrent_file) = crate::assign::torrent_arg(&magnet)?;
             let r = client
-                .files(pb::TorrentFilesRequest { magnet })
+                .files(pb::TorrentFilesRequest {
+                    magnet,
+                    torrent_file,
+                })
                 .await?
                 .into_inner();
             output::emit(format, &json::TorrentFiles::from(r), |r| {

@@ -537,9 +537,15 @@ fn the_cli_and_grpc_refuse_bad_input_and_change_nothing() {
     let pe_magnet = format!("magnet:?xt=urn:btih:{HASH}{many_pe}");
     c.ctl(
         "not a magnet",
-        &["assign", "movie", "2", "http://x"],
+        &["assign", "movie", "2", "ftp://x"],
         1,
         "magnet:?",
+    );
+    c.ctl(
+        "a .torrent URL nothing answers",
+        &["assign", "movie", "2", "http://127.0.0.1:9/x.torrent"],
+        1,
+        "unreachable",
     );
     c.ctl(
         "no hash",
@@ -781,10 +787,22 @@ fn the_cli_and_grpc_refuse_bad_input_and_change_nothing() {
     });
     c.case("request over 256 KiB", |c| {
         let magnet = pb_string(1, &vec![b'm'; 300 * 1024]);
-        let (code, msg) = grpc_raw(&sock, "momo.v1.TorrentService/Files", &magnet, false);
+        let (code, msg) = grpc_raw(&sock, "momo.v1.LibraryService/GetMovie", &magnet, false);
         // tonic answers OutOfRange (11) or ResourceExhausted (8); when it answers before
         // the upload ends, the stream is reset and curl sees no status at all. Never OK,
         // and the daemon goes on answering.
+        if !(code == "8" || code == "11" || code.is_empty()) {
+            return Err(format!("grpc-status {code} ({msg})"));
+        }
+        c.d.ctl(&["status"])
+            .status
+            .success()
+            .then_some(())
+            .ok_or("momod stopped answering".into())
+    });
+    c.case("a .torrent over 4 MiB", |c| {
+        let torrent = pb_string(2, &vec![b'd'; 4 * 1024 * 1024 + 100 * 1024]);
+        let (code, msg) = grpc_raw(&sock, "momo.v1.TorrentService/Files", &torrent, false);
         if !(code == "8" || code == "11" || code.is_empty()) {
             return Err(format!("grpc-status {code} ({msg})"));
         }

@@ -217,7 +217,7 @@ fn bad_magnets_and_unreachable_metadata_store_nothing() {
     assert!(err.contains("40 hex or 32 base32"), "{err}");
     assert_fails(
         &d,
-        &["assign", "movie", &id, "http://example.com/a.torrent"],
+        &["assign", "movie", &id, "ftp://example.com/a.torrent"],
         "InvalidArgument",
     );
     assert_fails(
@@ -672,4 +672,90 @@ fn an_independent_client_seeds_through_a_tracker() {
         assert_eq!(code, 206, "{}", stderr(&out));
         assert!(body == data[start..start + len], "range at {start} differs");
     }
+}
+
+/// Serves `body` at `/name` over HTTP on a free loopback port (404 elsewhere), until the test
+/// process ends: the URL.
+fn serve_once_per_request(name: &str, body: Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/{name}", listener.local_addr().unwrap());
+    let wanted = format!("GET /{name} ");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let (status, payload): (&str, &[u8]) =
+                if String::from_utf8_lossy(&head).starts_with(&wanted) {
+                    ("200 OK", &body)
+                } else {
+                    ("404 Not Found", b"no such file")
+                };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                payload.len()
+            );
+            let _ = stream.write_all(payload);
+        }
+    });
+    url
+}
+
+#[test]
+fn a_torrent_file_or_its_url_works_where_a_magnet_does() {
+    let tmp = TempDir::new().unwrap();
+    let file = tmp.path().join("Dotfile.Movie.2023.mkv");
+    let data = pattern(3 * 1024 * 1024 + 77, 98);
+    write(&file, &data);
+    let port = momo_tests::swarm::free_port();
+    let announce = format!("http://127.0.0.1:{port}/announce");
+    let (hash, torrent) = momo_tests::swarm::make_torrent(&file, std::slice::from_ref(&announce));
+    let torrent_path = tmp.path().join("dotfile.torrent");
+    std::fs::write(&torrent_path, &torrent).unwrap();
+    let _tracker = momo_tests::swarm::Tracker::start_on(port, &[&hash]);
+    let _aria2 = momo_tests::swarm::aria2_seed(&torrent_path, tmp.path());
+    let url = serve_once_per_request("dotfile.torrent", torrent.clone());
+    let d = Daemon::start(DaemonConfig::new().env("MOMO_TORRENT_METADATA_TIMEOUT_S", "40"));
+    let torrent_arg = torrent_path.to_str().unwrap();
+
+    // The file says what the torrent holds: no swarm needed to list it.
+    let files = d.ctl_json(&["torrent", "files", torrent_arg]);
+    assert_eq!(files["info_hash"], hash.as_str());
+    assert_eq!(files["files"][0]["size"].as_u64(), Some(data.len() as u64));
+    assert_eq!(
+        d.ctl_json(&["torrent", "files", &url])["info_hash"],
+        hash.as_str()
+    );
+
+    // Assigned from the file, and from the URL: both stream from the swarm (its tracker).
+    let addr = d.webdav_addr();
+    for (title, source) in [("Dotfile", torrent_arg), ("Dotfile Again", url.as_str())] {
+        let id = add_movie(&d, title);
+        let a = d.ctl_json(&["assign", "movie", &id, source]);
+        assert_eq!(a["info_hash"], hash.as_str());
+        let path = a["share_path"].as_str().unwrap();
+        let (code, body, out) = curl_get(&addr, path, Some("2000000-2099999"), 60);
+        assert_eq!(code, 206, "{}", stderr(&out));
+        assert!(body == data[2_000_000..2_100_000], "{title}: range differs");
+    }
+
+    // What is not a torrent: a clear error, nothing stored.
+    let id = add_movie(&d, "Nothing");
+    let not_torrent = tmp.path().join("notes.torrent");
+    write(&not_torrent, b"these are not the bytes you are looking for");
+    let missing = url.replace("dotfile.torrent", "missing.torrent");
+    for (source, says) in [
+        (not_torrent.to_str().unwrap(), "not a .torrent file"),
+        (missing.as_str(), "HTTP 404"),
+    ] {
+        let out = d.ctl(&["assign", "movie", &id, source]);
+        assert_eq!(out.status.code(), Some(1), "{source}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{source}: {}", stderr(&out));
+    }
+    assert_eq!(d.ctl_json(&["status"])["assigned"], 2);
 }

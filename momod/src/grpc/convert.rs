@@ -9,7 +9,7 @@ use crate::library::model::{
     PackMatch, PackReport, PackSubtitle, ShowDetail, ShowSummary, SourceFile, Subtitle,
     TorrentUser, TorrentView,
 };
-use crate::library::{NewShow, OfferList, RefreshReport, SearchResult};
+use crate::library::{NewShow, OfferList, RefreshReport, SearchResult, TorrentInput};
 use crate::torrent::{InfoHash, Inspected, TorrentFile};
 
 // ---------------------------------------------------------------------- requests
@@ -21,6 +21,20 @@ pub fn item(r: Option<pb::ItemRef>) -> Result<Item, Status> {
         Ok(pb::ItemKind::Episode) => Ok(Item::Episode(r.id)),
         _ => Err(Status::invalid_argument(
             "item kind must be movie or episode",
+        )),
+    }
+}
+
+/// A torrent named by a magnet or a `.torrent` URL, or given as a `.torrent` file.
+pub fn torrent_input<'a>(magnet: &'a str, file: &'a [u8]) -> Result<TorrentInput<'a>, Status> {
+    match (magnet.is_empty(), file.is_empty()) {
+        (false, true) => Ok(TorrentInput::Text(magnet)),
+        (true, false) => Ok(TorrentInput::File(file)),
+        (true, true) => Err(Status::invalid_argument(
+            "say which torrent: a magnet, a .torrent URL or a .torrent file",
+        )),
+        (false, false) => Err(Status::invalid_argument(
+            "give a magnet or a .torrent file, not both",
         )),
     }
 }

@@ -115,8 +115,9 @@ async fn execute(
             let item = convert::item(r.item).map_err(bad)?;
             let choice = convert::file_choice(r.file_path, r.file_index).map_err(bad)?;
             let labels = convert::labels(r.resolution, r.source);
+            let torrent = convert::torrent_input(&r.magnet, &r.torrent_file).map_err(bad)?;
             let a = library
-                .assign_torrent(item, &r.magnet, choice, labels, ctx)
+                .assign_torrent(item, torrent, choice, labels, ctx)
                 .await?;
             assigned.push(item);
             (JobValue::Assignment(convert::assignment(a)), item.into())
@@ -127,7 +128,7 @@ async fn execute(
                 .assign_pack(
                     r.show_id,
                     r.season_number,
-                    &r.magnet,
+                    convert::torrent_input(&r.magnet, &r.torrent_file).map_err(bad)?,
                     r.dry_run,
                     labels,
                     ctx,
@@ -189,7 +190,8 @@ async fn describe(library: &Library, op: Op) -> Result<NewJob, Status> {
         Op::AssignTorrent(r) => {
             let item = convert::item(r.item)?;
             convert::file_choice(r.file_path.clone(), r.file_index)?;
-            library.check_assign_torrent(item, &r.magnet).await?;
+            let torrent = convert::torrent_input(&r.magnet, &r.torrent_file)?;
+            library.check_assign_torrent(item, torrent).await?;
             (
                 JobKind::AssignTorrent,
                 format!("assign {} {}", item.kind().as_str(), item.id()),
@@ -198,7 +200,8 @@ async fn describe(library: &Library, op: Op) -> Result<NewJob, Status> {
             )
         }
         Op::AssignPack(r) => {
-            library.check_assign_pack(r.show_id, &r.magnet).await?;
+            let torrent = convert::torrent_input(&r.magnet, &r.torrent_file)?;
+            library.check_assign_pack(r.show_id, torrent).await?;
             let season = r
                 .season_number
                 .map(|n| format!(" season {n}"))

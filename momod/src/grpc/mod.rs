@@ -46,6 +46,8 @@ use torrent::TorrentApi;
 
 /// Largest request accepted: the longest fields (a magnet, a path) are a few KiB.
 const MAX_REQUEST_BYTES: usize = 256 * 1024;
+/// Requests that may carry a `.torrent` file (assignments, jobs, torrent files).
+const MAX_TORRENT_REQUEST_BYTES: usize = crate::torrent::MAX_TORRENT_FILE_BYTES + 64 * 1024;
 
 /// Binds every configured listener, then serves until `shutdown` turns true. Calls in
 /// flight then get `grace` to finish before they are dropped.
@@ -109,14 +111,14 @@ pub async fn serve(
                 library: library.clone(),
                 jobs: jobs.clone(),
             })
-            .max_decoding_message_size(MAX_REQUEST_BYTES),
+            .max_decoding_message_size(MAX_TORRENT_REQUEST_BYTES),
         )
         .add_service(
             JobServiceServer::new(JobApi {
                 jobs: jobs.clone(),
                 library: library.clone(),
             })
-            .max_decoding_message_size(MAX_REQUEST_BYTES),
+            .max_decoding_message_size(MAX_TORRENT_REQUEST_BYTES),
         )
         .add_service(
             SubtitleServiceServer::new(SubtitleApi {
@@ -127,7 +129,7 @@ pub async fn serve(
         )
         .add_service(
             TorrentServiceServer::new(TorrentApi { library })
-                .max_decoding_message_size(MAX_REQUEST_BYTES),
+                .max_decoding_message_size(MAX_TORRENT_REQUEST_BYTES),
         );
 
     let stop = |mut rx: watch::Receiver<bool>| async move {

@@ -18,7 +18,9 @@ impl TorrentService for TorrentApi {
         &self,
         req: Request<pb::TorrentFilesRequest>,
     ) -> Reply<pb::TorrentFilesResponse> {
-        let i = self.library.torrent_files(&req.into_inner().magnet).await?;
+        let req = req.into_inner();
+        let input = convert::torrent_input(&req.magnet, &req.torrent_file)?;
+        let i = self.library.torrent_files(input).await?;
         Ok(Response::new(convert::torrent_files(i)))
     }
 

@@ -9,6 +9,7 @@ use super::model::{
     SourceFile,
 };
 use super::pack::{self, is_playable};
+use super::torrents::TorrentInput;
 use crate::error::{Error, Result};
 use crate::jobs::JobCtx;
 use crate::stream::Target;
@@ -45,19 +46,19 @@ impl Library {
     pub async fn assign_torrent(
         &self,
         item: Item,
-        magnet: &str,
+        torrent: TorrentInput<'_>,
         choice: FileChoice,
         labels: Labels,
         ctx: &JobCtx,
     ) -> Result<Assignment> {
-        let magnet = parse_magnet(magnet)?;
+        torrent.check()?;
         let labels = check_labels(labels)?;
         // An unknown item fails before any swarm traffic.
         if !self.store.item_exists(item).await? {
             return Err(item.not_found());
         }
-        ctx.step("waiting for the torrent's metadata from the swarm");
-        let inspected = self.engine.inspect(&magnet).await?;
+        ctx.step("waiting for the torrent's metadata");
+        let (magnet, inspected) = self.inspect_input(torrent).await?;
         let file = choose_file(&inspected, &choice)?;
         ctx.step(format!(
             "metadata of {} ({} files): chose {}",
@@ -91,12 +92,12 @@ impl Library {
         &self,
         show_id: i64,
         season: Option<i32>,
-        magnet: &str,
+        torrent: TorrentInput<'_>,
         dry_run: bool,
         labels: Labels,
         ctx: &JobCtx,
     ) -> Result<PackReport> {
-        let magnet = parse_magnet(magnet)?;
+        torrent.check()?;
         let labels = check_labels(labels)?;
         let show = self.get_show(show_id).await?;
         if let Some(n) = season
@@ -120,8 +121,8 @@ impl Library {
                 })
             })
             .collect();
-        ctx.step("waiting for the torrent's metadata from the swarm");
-        let inspected = self.engine.inspect(&magnet).await?;
+        ctx.step("waiting for the torrent's metadata");
+        let (magnet, inspected) = self.inspect_input(torrent).await?;
         let mut plan = pack::plan(&episodes, &inspected.files, season);
         let videos: Vec<TorrentFile> = plan.matched.iter().map(|m| m.file.clone()).collect();
         // Each subtitle file of the pack with the episode whose video it goes with.
@@ -224,8 +225,8 @@ impl Library {
 
     /// Checks what `assign_torrent` can check at once (the magnet, that the item exists), so
     /// a bad request is refused before a job is created for it.
-    pub async fn check_assign_torrent(&self, item: Item, magnet: &str) -> Result<()> {
-        parse_magnet(magnet)?;
+    pub async fn check_assign_torrent(&self, item: Item, torrent: TorrentInput<'_>) -> Result<()> {
+        torrent.check()?;
         if !self.store.item_exists(item).await? {
             return Err(item.not_found());
         }
@@ -233,8 +234,8 @@ impl Library {
     }
 
     /// The same for `assign_pack`: the magnet and the show.
-    pub async fn check_assign_pack(&self, show_id: i64, magnet: &str) -> Result<()> {
-        parse_magnet(magnet)?;
+    pub async fn check_assign_pack(&self, show_id: i64, torrent: TorrentInput<'_>) -> Result<()> {
+        torrent.check()?;
         self.get_show(show_id).await.map(drop)
     }
 
@@ -256,10 +257,6 @@ impl Library {
         let removed = self.store.detach(item).await?;
         Ok(removed.map(|a| Assignment { share_path, ..a }))
     }
-}
-
-fn parse_magnet(text: &str) -> Result<Magnet> {
-    Magnet::parse(text).map_err(|e| Error::InvalidArgument(e.to_string()))
 }
 
 fn torrent_source(magnet: &Magnet, file: &TorrentFile, labels: &Labels) -> NewSource {

@@ -36,6 +36,7 @@ use crate::vfs::Vfs;
 
 pub use media::{NewMovie, NewShow, RefreshReport, SearchResult};
 pub use subtitles::OfferList;
+pub use torrents::TorrentInput;
 
 /// What the library needs for subtitles.
 #[derive(Clone)]

@@ -5,14 +5,106 @@ use std::collections::BTreeMap;
 
 use super::Library;
 use super::model::{Item, TorrentState, TorrentUser, TorrentView};
+use std::time::Duration;
+
 use crate::error::{Error, Result};
-use crate::torrent::{EngineState, InfoHash, Inspected, Magnet, TorrentStatus};
+use crate::torrent::magnet::MAX_MAGNET_BYTES;
+use crate::torrent::{
+    Engine, EngineState, InfoHash, Inspected, MAX_TORRENT_FILE_BYTES, Magnet, TorrentStatus,
+};
+
+/// Fetches a `.torrent` file: bounded in time and size; the URL's credentials never shown.
+async fn fetch_torrent(url: &reqwest::Url) -> Result<Vec<u8>> {
+    let shown = shown_url(url);
+    let what = format!("the .torrent at {shown}");
+    let http = reqwest::Client::builder()
+        .timeout(TORRENT_URL_TIMEOUT)
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("momoshtrem/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::Internal(format!("HTTP client: {e}")))?;
+    let resp = http
+        .get(url.clone())
+        .send()
+        .await
+        .map_err(|e| crate::web::unreachable(&shown, &what, e))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(Error::FailedPrecondition(format!(
+            "{what} cannot be had: the server answered HTTP {status}"
+        )));
+    }
+    crate::web::read_body(resp, &shown, &what, MAX_TORRENT_FILE_BYTES).await
+}
+
+/// How a user names a torrent: a magnet or the http(s) URL of a `.torrent` file, or a
+/// `.torrent` file's bytes.
+#[derive(Debug, Clone, Copy)]
+pub enum TorrentInput<'a> {
+    Text(&'a str),
+    File(&'a [u8]),
+}
+
+/// How long fetching a `.torrent` URL may take.
+const TORRENT_URL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A URL as it may be shown: without user name or password.
+fn shown_url(url: &reqwest::Url) -> String {
+    let mut url = url.clone();
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.to_string()
+}
+
+fn torrent_url(text: &str) -> Option<reqwest::Url> {
+    let url = reqwest::Url::parse(text).ok()?;
+    matches!(url.scheme(), "http" | "https").then_some(url)
+}
+
+impl TorrentInput<'_> {
+    /// What can be checked at once: a magnet parses, a URL is one, a file decodes.
+    pub fn check(self) -> Result<()> {
+        match self {
+            TorrentInput::File(bytes) => Engine::inspect_file(bytes).map(drop),
+            TorrentInput::Text(t) if t.len() > MAX_MAGNET_BYTES => {
+                Err(Error::InvalidArgument(format!(
+                    "the magnet or URL is {} bytes long; at most {MAX_MAGNET_BYTES} are accepted",
+                    t.len()
+                )))
+            }
+            TorrentInput::Text(t) if torrent_url(t).is_some() => Ok(()),
+            TorrentInput::Text(t) => Magnet::parse(t)
+                .map(drop)
+                .map_err(|e| Error::InvalidArgument(e.to_string())),
+        }
+    }
+}
 
 impl Library {
-    /// The files of the torrent behind `magnet` (nothing is added).
-    pub async fn torrent_files(&self, magnet: &str) -> Result<Inspected> {
-        let magnet = Magnet::parse(magnet).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-        self.engine.inspect(&magnet).await
+    /// The torrent's magnet, and what it holds: from the `.torrent` (given, or fetched from
+    /// its URL) without the swarm, or from the swarm's metadata for a magnet.
+    pub(super) async fn inspect_input(
+        &self,
+        input: TorrentInput<'_>,
+    ) -> Result<(Magnet, Inspected)> {
+        input.check()?;
+        match input {
+            TorrentInput::File(bytes) => Engine::inspect_file(bytes),
+            TorrentInput::Text(t) => match torrent_url(t) {
+                Some(url) => Engine::inspect_file(&fetch_torrent(&url).await?),
+                None => {
+                    let magnet =
+                        Magnet::parse(t).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+                    let inspected = self.engine.inspect(&magnet).await?;
+                    Ok((magnet, inspected))
+                }
+            },
+        }
+    }
+
+    /// The files of a torrent (nothing is added).
+    pub async fn torrent_files(&self, input: TorrentInput<'_>) -> Result<Inspected> {
+        Ok(self.inspect_input(input).await?.1)
     }
 
     /// Every torrent the engine holds or the library uses, the engine's first (by name).

@@ -25,6 +25,10 @@
 pub mod cache;
 pub mod magnet;
 
+/// Largest `.torrent` file accepted. Piece hashes take 20 bytes per piece: a 100 GiB pack in
+/// 4 MiB pieces needs 500 KiB.
+pub const MAX_TORRENT_FILE_BYTES: usize = 4 * 1024 * 1024;
+
 use std::collections::{HashMap, HashSet};
 use std::io::SeekFrom;
 use std::net::{Ipv6Addr, SocketAddr};
@@ -286,6 +290,63 @@ impl Engine {
             AddTorrentResponse::AlreadyManaged(_, handle)
             | AddTorrentResponse::Added(_, handle) => inspected(&handle),
         }
+    }
+
+    /// A `.torrent` file's magnet (its info hash, name and trackers) and what it holds: no
+    /// swarm needed. InvalidArgument when the bytes are not a torrent.
+    pub fn inspect_file(bytes: &[u8]) -> Result<(Magnet, Inspected)> {
+        if bytes.len() > MAX_TORRENT_FILE_BYTES {
+            return Err(Error::InvalidArgument(format!(
+                "the .torrent file is {} bytes; at most {MAX_TORRENT_FILE_BYTES} are accepted",
+                bytes.len()
+            )));
+        }
+        let t = librqbit::torrent_from_bytes(bytes).map_err(|e| {
+            Error::InvalidArgument(format!("not a .torrent file (it does not decode: {e})"))
+        })?;
+        let hash = t.info_hash.as_string();
+        let trackers: Vec<String> = t
+            .iter_announce()
+            .filter_map(|a| std::str::from_utf8(a.as_ref()).ok())
+            .filter(|a| {
+                a.starts_with("http://") || a.starts_with("https://") || a.starts_with("udp://")
+            })
+            .take(magnet::MAX_TRACKERS)
+            .map(str::to_string)
+            .collect();
+        // The checks librqbit makes before it adds one: files, no path traversal.
+        let info =
+            t.info.data.validate().map_err(|e| {
+                Error::InvalidArgument(format!("the .torrent file is not usable: {e}"))
+            })?;
+        let name = info.name().map(|n| n.into_owned());
+        let files = list_files(info.iter_file_details().map(|d| {
+            let attrs = d.attrs();
+            (d.filename.to_vec().join("/"), d.len, attrs.padding)
+        }));
+        // Through the magnet parser, so its bounds (trackers, name length) hold here too.
+        let mut uri = format!("magnet:?xt=urn:btih:{hash}");
+        if let Some(n) = &name {
+            uri.push_str(&format!(
+                "&dn={}",
+                percent_encoding::utf8_percent_encode(n, percent_encoding::NON_ALPHANUMERIC)
+            ));
+        }
+        for tr in &trackers {
+            uri.push_str(&format!(
+                "&tr={}",
+                percent_encoding::utf8_percent_encode(tr, percent_encoding::NON_ALPHANUMERIC)
+            ));
+        }
+        let magnet = Magnet::parse(&uri)
+            .map_err(|e| Error::InvalidArgument(format!("the .torrent file's {e}")))?;
+        let inspected = Inspected {
+            info_hash: magnet.info_hash.clone(),
+            name: name.unwrap_or_else(|| hash.clone()),
+            files,
+            torrent_bytes: Bytes::copy_from_slice(bytes),
+        };
+        Ok((magnet, inspected))
     }
 
     /// Adds the torrent (from the inspected metadata) unless it is managed already. With
