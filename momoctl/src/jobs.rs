@@ -301,6 +301,7 @@ pub fn unexpected(value: JobValue) -> Failure {
         JobValue::Assignment(_) => "an assignment",
         JobValue::Pack(_) => "a pack report",
         JobValue::Subtitles(_) => "a list of subtitles",
+        JobValue::Import(_) => "an import report",
     };
     Failure::Daemon(Status::internal(format!(
         "the job returned {kind}, not what this command expects"
@@ -315,6 +316,7 @@ pub fn print_result(format: Format, value: JobValue) {
         JobValue::Assignment(a) => crate::assign::print_assignment(format, a),
         JobValue::Pack(r) => crate::assign::print_pack_report(format, r),
         JobValue::Subtitles(r) => crate::subs::print_list(format, r.subtitles),
+        JobValue::Import(r) => crate::import::print_report(format, r),
     }
 }
 

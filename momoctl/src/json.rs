@@ -284,6 +284,44 @@ impl From<pb::Subtitle> for Subtitle {
 }
 
 #[derive(Serialize)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    pub rows: Vec<ImportRow>,
+}
+
+#[derive(Serialize)]
+pub struct ImportRow {
+    pub outcome: String,
+    pub movie_id: Option<i64>,
+    pub tmdb_id: Option<i64>,
+    pub title: String,
+    pub year: Option<i32>,
+    pub file_path: Option<String>,
+    pub note: String,
+}
+
+impl From<pb::ImportReport> for ImportReport {
+    fn from(r: pb::ImportReport) -> ImportReport {
+        ImportReport {
+            dry_run: r.dry_run,
+            rows: r
+                .rows
+                .into_iter()
+                .map(|row| ImportRow {
+                    outcome: row.outcome,
+                    movie_id: row.movie_id,
+                    tmdb_id: row.tmdb_id,
+                    title: row.title,
+                    year: row.year,
+                    file_path: row.file_path,
+                    note: row.note,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
 pub struct SubtitleSearch {
     pub moviehash: Option<String>,
     pub offers: Vec<SubtitleOffer>,

@@ -4,6 +4,7 @@
 //! 2 usage error; 3 daemon unreachable; 130 interrupted (Ctrl-C) while following a job.
 mod assign;
 mod client;
+mod import;
 mod jobs;
 mod json;
 mod library;
@@ -63,6 +64,9 @@ enum Command {
         kind: assign::ItemKind,
         id: i64,
     },
+    /// Bring an existing library in: `import radarr --url URL --api-key KEY`.
+    #[command(subcommand)]
+    Import(import::ImportCmd),
     /// Subtitles of movies and episodes: ls, add, rm.
     #[command(subcommand)]
     Subs(subs::SubsCmd),
@@ -143,6 +147,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Torrent(cmd) => torrent::run(channel, auth, cli.output, cmd).await,
         Command::Subs(cmd) => subs::run(channel, auth, cli.output, cmd).await,
+        Command::Import(cmd) => import::run(channel, auth, cli.output, cmd).await,
         Command::Tui => tui::run(channel, auth).await,
         Command::Jobs { all } => jobs::list(channel, auth, cli.output, all).await,
         Command::Job(cmd) => jobs::job(channel, auth, cli.output, cmd).await,

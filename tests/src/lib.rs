@@ -3,6 +3,7 @@
 //! started (a `Daemon` is killed on drop).
 //!
 //! The binaries must be built first (`cargo build --workspace`); `scripts/test` does that.
+pub mod arr;
 pub mod opensubtitles;
 pub mod swarm;
 pub mod tmdb;

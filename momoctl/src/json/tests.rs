@@ -334,6 +334,21 @@ fn samples() -> Vec<(&'static str, Value)> {
         ),
         ("Subtitle", v(&Subtitle::from(subtitle()))),
         (
+            "ImportReport",
+            v(&ImportReport::from(pb::ImportReport {
+                dry_run: true,
+                rows: vec![pb::ImportRow {
+                    title: "Fight Club".into(),
+                    year: Some(1999),
+                    tmdb_id: Some(550),
+                    movie_id: Some(1),
+                    outcome: "added".into(),
+                    file_path: Some("/srv/movies/fc.mkv".into()),
+                    note: String::new(),
+                }],
+            })),
+        ),
+        (
             "SubtitleSearch",
             v(&SubtitleSearch::from(pb::SearchSubtitlesResponse {
                 moviehash: Some("8e245d9679d31e12".into()),

@@ -9,7 +9,9 @@ use crate::library::model::{
     PackMatch, PackReport, PackSubtitle, ShowDetail, ShowSummary, SourceFile, Subtitle,
     TorrentUser, TorrentView,
 };
-use crate::library::{NewShow, OfferList, RefreshReport, SearchResult, TorrentInput};
+use crate::library::{
+    ImportReport, ImportRow, NewShow, OfferList, RefreshReport, SearchResult, TorrentInput,
+};
 use crate::torrent::{InfoHash, Inspected, TorrentFile};
 
 // ---------------------------------------------------------------------- requests
@@ -218,6 +220,25 @@ pub fn subtitle(s: Subtitle) -> pb::Subtitle {
         source_name: s.source_name,
         share_path: s.share_path,
         created_at: s.created_at,
+    }
+}
+
+pub fn import_report(r: ImportReport) -> pb::ImportReport {
+    pb::ImportReport {
+        dry_run: r.dry_run,
+        rows: r
+            .rows
+            .into_iter()
+            .map(|row: ImportRow| pb::ImportRow {
+                title: row.title,
+                year: row.year,
+                tmdb_id: row.tmdb_id,
+                movie_id: row.movie_id,
+                outcome: row.outcome.as_str().to_string(),
+                file_path: row.file_path,
+                note: row.note,
+            })
+            .collect(),
     }
 }
 

@@ -101,14 +101,14 @@ async fn execute(
             let show = library
                 .add_show(convert::new_show(r).map_err(bad)?, ctx)
                 .await?;
-            let target = Target::Show(show.summary.id);
+            let target = Some(Target::Show(show.summary.id));
             (JobValue::Show(convert::show_detail(show)), target)
         }
         Op::RefreshShow(r) => {
             let report = library.refresh_show(r.id, ctx).await?;
             (
                 JobValue::Refresh(convert::refresh(report)),
-                Target::Show(r.id),
+                Some(Target::Show(r.id)),
             )
         }
         Op::AssignTorrent(r) => {
@@ -120,7 +120,10 @@ async fn execute(
                 .assign_torrent(item, torrent, choice, labels, ctx)
                 .await?;
             assigned.push(item);
-            (JobValue::Assignment(convert::assignment(a)), item.into())
+            (
+                JobValue::Assignment(convert::assignment(a)),
+                Some(item.into()),
+            )
         }
         Op::AssignPack(r) => {
             let labels = convert::labels(r.resolution, r.source);
@@ -139,8 +142,23 @@ async fn execute(
             }
             (
                 JobValue::Pack(convert::pack_report(report)),
-                Target::Show(r.show_id),
+                Some(Target::Show(r.show_id)),
             )
+        }
+        Op::ImportRadarr(r) => {
+            let report = library
+                .import_radarr(&r.url, &r.api_key, r.dry_run, &r.path_map, ctx)
+                .await?;
+            assigned.extend(
+                report
+                    .rows
+                    .iter()
+                    // Movies that got their file now (not those that had one).
+                    .filter(|row| !report.dry_run && row.attached())
+                    .filter_map(|row| row.movie_id.map(Item::Movie)),
+            );
+            // Many movies: no one target.
+            (JobValue::Import(convert::import_report(report)), None)
         }
         Op::FetchSubtitles(r) => {
             let item = convert::item(r.item).map_err(bad)?;
@@ -151,13 +169,13 @@ async fn execute(
                 JobValue::Subtitles(pb::ListSubtitlesResponse {
                     subtitles: subs.into_iter().map(convert::subtitle).collect(),
                 }),
-                item.into(),
+                Some(item.into()),
             )
         }
     };
     let outcome = Outcome {
         result: pb::JobResult { value: Some(value) }.encode_to_vec(),
-        target: Some(target),
+        target,
     };
     Ok((outcome, assigned))
 }
@@ -212,6 +230,15 @@ async fn describe(library: &Library, op: Op) -> Result<NewJob, Status> {
                 format!("assign pack to show {}{season}{dry}", r.show_id),
                 Some(Target::Show(r.show_id)),
                 None,
+            )
+        }
+        Op::ImportRadarr(r) => {
+            crate::library::check_import(&r.url, &r.api_key, &r.path_map)?;
+            (
+                JobKind::ImportRadarr,
+                "import Radarr".to_string(),
+                None,
+                Some("import_radarr".to_string()),
             )
         }
         Op::FetchSubtitles(r) => {

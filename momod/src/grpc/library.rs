@@ -63,6 +63,18 @@ impl LibraryService for LibraryApi {
         }))
     }
 
+    async fn import_radarr(
+        &self,
+        req: Request<pb::ImportRadarrRequest>,
+    ) -> Reply<pb::ImportReport> {
+        let op = Op::ImportRadarr(req.into_inner());
+        let report = run_op(&self.jobs, &self.library, op, |v| match v {
+            JobValue::Import(r) => Some(r),
+            _ => None,
+        });
+        Ok(Response::new(report.await?))
+    }
+
     async fn add_show(&self, req: Request<pb::AddShowRequest>) -> Reply<pb::Show> {
         let op = Op::AddShow(req.into_inner());
         let show = run_op(&self.jobs, &self.library, op, |v| match v {

@@ -58,6 +58,7 @@ pub enum JobKind {
     AssignTorrent,
     AssignPack,
     SubtitleFetch,
+    ImportRadarr,
 }
 
 impl JobKind {
@@ -68,6 +69,7 @@ impl JobKind {
             JobKind::AssignTorrent => "assign_torrent",
             JobKind::AssignPack => "assign_pack",
             JobKind::SubtitleFetch => "subtitle_fetch",
+            JobKind::ImportRadarr => "import_radarr",
         }
     }
 
@@ -78,6 +80,7 @@ impl JobKind {
             JobKind::AssignTorrent,
             JobKind::AssignPack,
             JobKind::SubtitleFetch,
+            JobKind::ImportRadarr,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -87,8 +90,8 @@ impl JobKind {
     /// never leaves half a result; the question is only whether running it again is wanted.
     pub fn on_restart(self) -> OnRestart {
         match self {
-            // Adds only what TMDB gained since: running it twice changes nothing.
-            JobKind::ShowRefresh => OnRestart::Requeue,
+            // Each adds only what is not there yet: running it twice changes nothing.
+            JobKind::ShowRefresh | JobKind::ImportRadarr => OnRestart::Requeue,
             JobKind::ShowAdd
             | JobKind::AssignTorrent
             | JobKind::AssignPack

@@ -369,7 +369,7 @@ fn label(value: Option<String>, what: &str) -> Result<Option<String>> {
 
 /// Resolves `path` (symlinks included) and accepts it only if it is a readable regular file
 /// inside one of `roots`. Returns the canonical path and the size.
-fn check_local(path: &Path, roots: &[PathBuf]) -> Result<(PathBuf, u64)> {
+pub(super) fn check_local(path: &Path, roots: &[PathBuf]) -> Result<(PathBuf, u64)> {
     if roots.is_empty() {
         return Err(Error::FailedPrecondition(
             "local sources are off: list the folders that may be assigned in library.local_roots \

@@ -9,12 +9,14 @@
 //! - `pack`: reading release file names (which files are videos, which episodes a file holds)
 //!   and mapping a pack's files to a show's episodes.
 //! - `torrents`: the engine's torrents with the items that play from them.
+//! - `import`: a Radarr library's movies and files, added in bulk.
 //! - `subtitles`: attaching subtitles to items (by hand, from the item's torrent), listing
 //!   and removing them.
 //!
 //! All fetching (TMDB, torrent metadata) happens before a write starts, and each use-case
 //! writes in one transaction, so a failure anywhere leaves the library as it was.
 mod assign;
+mod import;
 pub mod limits;
 mod media;
 pub mod model;
@@ -34,6 +36,7 @@ use crate::tmdb::Tmdb;
 use crate::torrent::Engine;
 use crate::vfs::Vfs;
 
+pub use import::{ImportReport, ImportRow, check_import};
 pub use media::{NewMovie, NewShow, RefreshReport, SearchResult};
 pub use subtitles::OfferList;
 pub use torrents::TorrentInput;
