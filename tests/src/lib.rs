@@ -5,6 +5,7 @@
 //! The binaries must be built first (`cargo build --workspace`); `scripts/test` does that.
 pub mod arr;
 pub mod opensubtitles;
+pub mod serve;
 pub mod swarm;
 pub mod tmdb;
 

@@ -3,9 +3,10 @@
 //! /download` (a one-time link, the daily quota, 406 when it is spent), the link itself,
 //! 429s on request, and the `Api-Key` check on every call.
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 use serde_json::{Value, json};
+
+use crate::serve::Serving;
 
 /// The application key the fake accepts.
 pub const API_KEY: &str = "momotestkey0123456789abcdef";
@@ -40,14 +41,25 @@ struct State {
     log: Vec<String>,
     /// Which login token is valid now (downloads with another one get 401).
     token_generation: u32,
+    /// Where the server answers (for the download links it hands out).
+    root: String,
+}
+
+/// One request, as the fake reads it.
+struct Request<'a> {
+    method: &'a str,
+    uri: &'a axum::http::Uri,
+    key: Option<String>,
+    auth: Option<String>,
+    agent: Option<String>,
+    body: &'a [u8],
 }
 
 pub struct FakeOpenSubtitles {
     /// What `subtitles.opensubtitles_base_url` is set to.
     pub url: String,
     state: Arc<Mutex<State>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _server: Serving,
 }
 
 impl FakeOpenSubtitles {
@@ -57,64 +69,44 @@ impl FakeOpenSubtitles {
             remaining: 20,
             ..State::default()
         }));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake OpenSubtitles");
-        listener.set_nonblocking(true).unwrap();
-        let root = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let app_state = state.clone();
-        let link_root = root.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let app = axum::Router::new().fallback(
-                    move |method: axum::http::Method,
-                          uri: axum::http::Uri,
-                          headers: axum::http::HeaderMap,
-                          body: axum::body::Bytes| {
-                        let state = app_state.clone();
-                        let link_root = link_root.clone();
-                        async move {
-                            let header = |name: &str| {
-                                headers
-                                    .get(name)
-                                    .and_then(|v| v.to_str().ok())
-                                    .map(str::to_string)
-                            };
-                            let (status, body, extra) = answer(
-                                &state,
-                                &link_root,
-                                method.as_str(),
-                                &uri,
-                                header("api-key"),
-                                header("authorization"),
-                                header("user-agent"),
-                                &body,
-                            );
-                            let mut resp = axum::response::Response::builder().status(status);
-                            for (k, v) in extra {
-                                resp = resp.header(k, v);
-                            }
-                            resp.body(axum::body::Body::from(body)).unwrap()
-                        }
-                    },
-                );
-                tokio::select! {
-                    _ = axum::serve(listener, app) => {}
-                    _ = stopped => {}
+        let app = axum::Router::new().fallback(
+            move |method: axum::http::Method,
+                  uri: axum::http::Uri,
+                  headers: axum::http::HeaderMap,
+                  body: axum::body::Bytes| {
+                let state = app_state.clone();
+                async move {
+                    let header = |name: &str| {
+                        headers
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_string)
+                    };
+                    let request = Request {
+                        method: method.as_str(),
+                        uri: &uri,
+                        key: header("api-key"),
+                        auth: header("authorization"),
+                        agent: header("user-agent"),
+                        body: &body,
+                    };
+                    let (status, body, extra) = answer(&state, request);
+                    let mut resp = axum::response::Response::builder().status(status);
+                    for (k, v) in extra {
+                        resp = resp.header(k, v);
+                    }
+                    resp.body(axum::body::Body::from(body)).unwrap()
                 }
-            });
-            rt.shutdown_background();
-        });
+            },
+        );
+        let server = Serving::start("OpenSubtitles", app);
+        // Download links point back here.
+        state.lock().unwrap().root = server.root.clone();
         FakeOpenSubtitles {
-            url: format!("{root}/api/v1"),
+            url: format!("{}/api/v1", server.root),
             state,
-            stop: Some(stop),
-            thread: Some(thread),
+            _server: server,
         }
     }
 
@@ -141,17 +133,6 @@ impl FakeOpenSubtitles {
     }
 }
 
-impl Drop for FakeOpenSubtitles {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 type Answer = (u16, Vec<u8>, Vec<(String, String)>);
 
 fn json_answer(status: u16, v: Value) -> Answer {
@@ -171,18 +152,17 @@ fn query(uri: &axum::http::Uri) -> Vec<(String, String)> {
         .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
-fn answer(
-    state: &Arc<Mutex<State>>,
-    root: &str,
-    method: &str,
-    uri: &axum::http::Uri,
-    key: Option<String>,
-    auth: Option<String>,
-    agent: Option<String>,
-    body: &[u8],
-) -> Answer {
+fn answer(state: &Arc<Mutex<State>>, r: Request<'_>) -> Answer {
+    let Request {
+        method,
+        uri,
+        key,
+        auth,
+        agent,
+        body,
+    } = r;
     let mut s = state.lock().unwrap();
+    let root = s.root.clone();
     s.log.push(format!(
         "{method} {uri} auth={} agent={}",
         auth.as_deref().unwrap_or("-"),

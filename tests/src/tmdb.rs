@@ -3,9 +3,10 @@
 //! told to fail a path, to rate-limit, or to stop.
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 use serde_json::{Value, json};
+
+use crate::serve::Serving;
 
 /// The v3 key the fake accepts (as `api_key`).
 pub const API_KEY: &str = "f00dfeedc0ffee5ec7e7ab1e0123abcd";
@@ -38,77 +39,50 @@ struct State {
 pub struct FakeTmdb {
     pub url: String,
     state: Arc<Mutex<State>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    server: Serving,
 }
 
 impl FakeTmdb {
     /// Starts on a free loopback port with the standard data set.
     pub fn start() -> FakeTmdb {
         let state = Arc::new(Mutex::new(standard_data()));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake TMDB");
-        listener.set_nonblocking(true).unwrap();
-        let url = format!("http://{}/3", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let app_state = state.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let app = axum::Router::new().fallback(
-                    move |uri: axum::http::Uri, headers: axum::http::HeaderMap| {
-                        let state = app_state.clone();
-                        async move {
-                            let delay = slow_for(&state, uri.path());
-                            if !delay.is_zero() {
-                                tokio::time::sleep(delay).await;
-                            }
-                            let auth = headers
-                                .get("authorization")
-                                .and_then(|v| v.to_str().ok())
-                                .map(str::to_string);
-                            let (status, body, extra) = answer(&state, &uri.to_string(), auth);
-                            let mut resp = axum::response::Response::builder()
-                                .status(status)
-                                .header("content-type", "application/json;charset=utf-8");
-                            for (k, v) in extra {
-                                resp = resp.header(k, v);
-                            }
-                            resp.body(axum::body::Body::from(body.to_string())).unwrap()
-                        }
-                    },
-                );
-                tokio::select! {
-                    _ = axum::serve(listener, app) => {}
-                    _ = stopped => {}
+        let app = axum::Router::new().fallback(
+            move |uri: axum::http::Uri, headers: axum::http::HeaderMap| {
+                let state = app_state.clone();
+                async move {
+                    let delay = slow_for(&state, uri.path());
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    let auth = headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
+                    let (status, body, extra) = answer(&state, &uri.to_string(), auth);
+                    let mut resp = axum::response::Response::builder()
+                        .status(status)
+                        .header("content-type", "application/json;charset=utf-8");
+                    for (k, v) in extra {
+                        resp = resp.header(k, v);
+                    }
+                    resp.body(axum::body::Body::from(body.to_string())).unwrap()
                 }
-            });
-            // Dropping the runtime drops the listener and every open connection.
-            rt.shutdown_background();
-        });
+            },
+        );
+        let server = Serving::start("TMDB", app);
         FakeTmdb {
-            url,
+            url: format!("{}/3", server.root),
             state,
-            stop: Some(stop),
-            thread: Some(thread),
+            server,
         }
     }
 
     /// Stops answering: the listening socket is closed, so connections are refused.
     pub fn stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.server.stop();
     }
 
-    /// Answers `status` for `path` (e.g. "/3/tv/1396/season/3") from now on.
     pub fn fail(&self, path: &str, status: u16) {
         self.state
             .lock()
@@ -164,12 +138,6 @@ impl FakeTmdb {
     /// Request lines received so far ("GET /3/movie/550?api_key=…").
     pub fn requests(&self) -> Vec<String> {
         self.state.lock().unwrap().log.clone()
-    }
-}
-
-impl Drop for FakeTmdb {
-    fn drop(&mut self) {
-        self.stop();
     }
 }
 
