@@ -240,10 +240,11 @@ pub fn torrent_arg(arg: &str) -> Result<(String, Vec<u8>), Failure> {
         return Ok((arg.to_string(), Vec::new()));
     }
     let local = |e: std::io::Error| Failure::Local(format!("{arg}: {e}"));
-    let file = std::fs::File::open(path).map_err(local)?;
-    if !file.metadata().map_err(local)?.is_file() {
+    // Before opening: opening a FIFO would wait for a writer.
+    if !std::fs::metadata(path).map_err(local)?.is_file() {
         return Err(Failure::Local(format!("{arg}: not a file")));
     }
+    let file = std::fs::File::open(path).map_err(local)?;
     let mut bytes = Vec::new();
     use std::io::Read;
     file.take(MAX_TORRENT_FILE_BYTES + 1)

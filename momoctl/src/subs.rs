@@ -72,10 +72,11 @@ pub enum SubsCmd {
 
 fn read_file(path: &PathBuf) -> Result<Vec<u8>, Failure> {
     let local = |e: std::io::Error| Failure::Local(format!("{}: {e}", path.display()));
-    let file = std::fs::File::open(path).map_err(local)?;
-    if !file.metadata().map_err(local)?.is_file() {
+    // Before opening: opening a FIFO would wait for a writer.
+    if !std::fs::metadata(path).map_err(local)?.is_file() {
         return Err(Failure::Local(format!("{}: not a file", path.display())));
     }
+    let file = std::fs::File::open(path).map_err(local)?;
     let mut bytes = Vec::new();
     file.take(MAX_SUBTITLE_BYTES + 1)
         .read_to_end(&mut bytes)

@@ -42,11 +42,13 @@ fn config() -> DaemonConfig {
         .env("MOMO_STREAM_REUSE_IDLE_S", "1")
 }
 
-/// Where momod keeps a single-file torrent's bytes (sparse: holes read as zeros).
-fn cached_file(d: &Daemon, name: &str) -> PathBuf {
+/// Where momod keeps a single-file torrent's bytes (sparse: holes read as zeros): in a
+/// folder of its own, named by its hash.
+fn cached_file(d: &Daemon, seeded: &Seeded, name: &str) -> PathBuf {
     let status = d.ctl_json(&["status"]);
     PathBuf::from(status["data_dir"].as_str().unwrap())
         .join("torrents")
+        .join(&seeded.info_hash)
         .join(name)
 }
 
@@ -79,7 +81,7 @@ fn the_first_open_fetches_head_and_tail_and_nothing_after_the_reader_leaves() {
     let d = Daemon::start(config().env("MOMO_STREAM_PREFETCH_ON_ASSIGN", "false"));
     let id = add_movie(&d, "Probe");
     let path = assign(&d, "movie", &id, &seeded);
-    let disk = cached_file(&d, "Probe.Movie.mkv");
+    let disk = cached_file(&d, &seeded, "Probe.Movie.mkv");
     assert_eq!(
         torrent(&d, &seeded)["progress_bytes"],
         0,
@@ -125,7 +127,7 @@ fn a_file_kept_for_the_next_range_fetches_little_until_a_reader_comes_back() {
     );
     let id = add_movie(&d, "Linger");
     let path = assign(&d, "movie", &id, &seeded);
-    let disk = cached_file(&d, "Linger.Movie.mkv");
+    let disk = cached_file(&d, &seeded, "Linger.Movie.mkv");
     let addr = d.webdav_addr();
 
     // A seek: 64 KiB in the middle, then the player hangs up.
@@ -168,7 +170,7 @@ fn an_assigned_file_gets_its_head_and_tail_then_the_torrent_idles() {
     let d = Daemon::start(config());
     let id = add_movie(&d, "Assigned");
     assign(&d, "movie", &id, &seeded);
-    let disk = cached_file(&d, "Assigned.Movie.mkv");
+    let disk = cached_file(&d, &seeded, "Assigned.Movie.mkv");
     let tail = data.len() - 2 * MIB..data.len();
     eventually(
         Duration::from_secs(30),
@@ -241,7 +243,7 @@ fn the_next_episode_is_warmed_up_when_one_is_read_to_its_end() {
 
     let (code, body, _) = curl_get(&d.webdav_addr(), &path1, None, 60);
     assert_eq!((code, body == data1), (200, true));
-    let disk2 = cached_file(&d, "Show.S01E02.mkv");
+    let disk2 = cached_file(&d, &seeded2, "Show.S01E02.mkv");
     let tail = data2.len() - 2 * MIB..data2.len();
     eventually(
         Duration::from_secs(30),
@@ -377,7 +379,7 @@ fn a_long_read_stays_near_the_budget_and_evicted_pieces_read_back() {
     );
 
     // The start of the file was evicted long ago: it reads back, fetched again.
-    let disk = cached_file(&d, "Long.Movie.mkv");
+    let disk = cached_file(&d, &seeded, "Long.Movie.mkv");
     assert!(
         !cached(&disk, &data, 0..MIB),
         "the first MiB is still on disk"

@@ -744,15 +744,57 @@ fn a_torrent_file_or_its_url_works_where_a_magnet_does() {
         assert!(body == data[2_000_000..2_100_000], "{title}: range differs");
     }
 
-    // What is not a torrent: a clear error, nothing stored.
+    // What is not a torrent, or not one that could be written: a clear error, nothing stored.
     let id = add_movie(&d, "Nothing");
+    let crafted = |name: &str, info: &str| {
+        let path = tmp.path().join(name);
+        write(&path, format!("d4:info{info}e").as_bytes());
+        path.to_str().unwrap().to_string()
+    };
+    let hashes = |n: usize| format!("{}:{}", 20 * n, "x".repeat(20 * n));
+    let cases = [
+        (
+            crafted(
+                "zero.torrent",
+                &format!(
+                    "d6:lengthi100e4:name5:a.mkv12:piece lengthi0e6:pieces{}e",
+                    hashes(1)
+                ),
+            ),
+            "piece length 0",
+        ),
+        (
+            crafted(
+                "short.torrent",
+                &format!(
+                    "d6:lengthi1048576e4:name5:a.mkv12:piece lengthi16384e6:pieces{}e",
+                    hashes(1)
+                ),
+            ),
+            "piece hashes",
+        ),
+        (
+            crafted(
+                "dots.torrent",
+                &format!(
+                    "d5:filesld6:lengthi100e4:pathl5:a.mkveee4:name2:..12:piece lengthi16384e6:pieces{}e",
+                    hashes(1)
+                ),
+            ),
+            "cannot be a file name",
+        ),
+    ];
     let not_torrent = tmp.path().join("notes.torrent");
     write(&not_torrent, b"these are not the bytes you are looking for");
     let missing = url.replace("dotfile.torrent", "missing.torrent");
-    for (source, says) in [
-        (not_torrent.to_str().unwrap(), "not a .torrent file"),
-        (missing.as_str(), "HTTP 404"),
-    ] {
+    let mut all: Vec<(String, &str)> = cases.to_vec();
+    all.push((
+        not_torrent.to_str().unwrap().to_string(),
+        "not a .torrent file",
+    ));
+    all.push((missing.clone(), "HTTP 404"));
+    for (source, says) in &all {
+        let source = source.as_str();
         let out = d.ctl(&["assign", "movie", &id, source]);
         assert_eq!(out.status.code(), Some(1), "{source}: {}", stderr(&out));
         assert!(stderr(&out).contains(says), "{source}: {}", stderr(&out));

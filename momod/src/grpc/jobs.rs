@@ -182,7 +182,22 @@ async fn execute(
 
 /// Checks a request as far as it can be checked at once and says what job it makes. A bad
 /// request is refused here, before any job exists.
-async fn describe(library: &Library, op: Op) -> Result<NewJob, Status> {
+async fn describe(library: &Library, mut op: Op) -> Result<NewJob, Status> {
+    // A .torrent URL is fetched now: the job keeps the file, not a URL that may carry a
+    // password or a passkey.
+    match &mut op {
+        Op::AssignTorrent(r) => {
+            library
+                .fetch_torrent_url(&mut r.magnet, &mut r.torrent_file)
+                .await?
+        }
+        Op::AssignPack(r) => {
+            library
+                .fetch_torrent_url(&mut r.magnet, &mut r.torrent_file)
+                .await?
+        }
+        _ => {}
+    }
     let (kind, summary, target, dedupe_key) = match &op {
         Op::AddShow(r) => {
             let new = convert::new_show(r.clone())?;

@@ -272,11 +272,25 @@ fn torrent_source(magnet: &Magnet, file: &TorrentFile, labels: &Labels) -> NewSo
     }
 }
 
+/// The files an error names: the first 20 (a torrent can hold a hundred thousand, and the
+/// message is stored with its job).
 fn listing(files: &[&TorrentFile]) -> String {
-    files
+    const SHOWN: usize = 20;
+    let mut out: String = files
         .iter()
-        .map(|f| format!("\n  [{}] {} ({} bytes)", f.index, f.path, f.size))
-        .collect::<String>()
+        .take(SHOWN)
+        .map(|f| {
+            let path: String = f.path.chars().take(200).collect();
+            format!("\n  [{}] {path} ({} bytes)", f.index, f.size)
+        })
+        .collect();
+    if files.len() > SHOWN {
+        out.push_str(&format!(
+            "\n  … and {} more (see `momoctl torrent files`)",
+            files.len() - SHOWN
+        ));
+    }
+    out
 }
 
 /// Picks the file to play, or says precisely why none can be picked.

@@ -17,6 +17,7 @@ use crate::torrent::{
 async fn fetch_torrent(url: &reqwest::Url) -> Result<Vec<u8>> {
     let shown = shown_url(url);
     let what = format!("the .torrent at {shown}");
+    let shown = url.host_str().unwrap_or("the server").to_string();
     let http = reqwest::Client::builder()
         .timeout(TORRENT_URL_TIMEOUT)
         .connect_timeout(Duration::from_secs(10))
@@ -48,12 +49,18 @@ pub enum TorrentInput<'a> {
 /// How long fetching a `.torrent` URL may take.
 const TORRENT_URL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A URL as it may be shown: without user name or password.
+/// A URL as it may be shown: without user name, password or query (trackers put passkeys
+/// there).
 fn shown_url(url: &reqwest::Url) -> String {
-    let mut url = url.clone();
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
-    url.to_string()
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    let mut text = shown.to_string();
+    if url.query().is_some() {
+        text.push_str("?…");
+    }
+    text
 }
 
 fn torrent_url(text: &str) -> Option<reqwest::Url> {
@@ -100,6 +107,20 @@ impl Library {
                 }
             },
         }
+    }
+
+    /// Turns a `.torrent` URL into the file it names, in place (`text` emptied, `file`
+    /// filled), so what is kept of a request (a job's payload) holds no URL credentials.
+    /// Anything else is left as it is.
+    pub async fn fetch_torrent_url(&self, text: &mut String, file: &mut Vec<u8>) -> Result<()> {
+        if !file.is_empty() {
+            return Ok(());
+        }
+        if let Some(url) = torrent_url(text) {
+            *file = fetch_torrent(&url).await?;
+            text.clear();
+        }
+        Ok(())
     }
 
     /// The files of a torrent (nothing is added).

@@ -70,14 +70,20 @@ impl Format {
         }
     }
 
-    /// Whether `text` looks like this format: the marks every player's parser needs.
+    /// Whether `text` is in this format, with at least one cue: what every player's
+    /// parser needs.
     fn fits(self, text: &str) -> bool {
-        let head: String = text.chars().take(4096).collect::<String>().to_lowercase();
+        let webvtt = text.trim_start().starts_with("WEBVTT");
         match self {
-            Format::Srt => text.contains("-->"),
-            Format::Vtt => text.trim_start().starts_with("WEBVTT"),
+            Format::Srt => !webvtt && SRT_CUE.is_match(text),
+            Format::Vtt => webvtt && VTT_CUE.is_match(text),
             Format::Ass | Format::Ssa => {
-                head.contains("[script info]") || head.contains("[events]")
+                let head: String = text
+                    .chars()
+                    .take(64 * 1024)
+                    .collect::<String>()
+                    .to_lowercase();
+                head.contains("[events]") && ASS_CUE.is_match(text)
             }
         }
     }
@@ -89,6 +95,15 @@ impl Format {
             .find(|f| f.fits(text))
     }
 }
+
+static SRT_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^\s*\d{1,3}:\d{2}:\d{2}[,.]\d{1,3}\s*-->\s*\d{1,3}:\d{2}:\d{2}[,.]\d{1,3}")
+        .unwrap()
+});
+static VTT_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^\s*(?:\d+:)?\d{2}:\d{2}\.\d{3}\s+-->\s+(?:\d+:)?\d{2}:\d{2}\.\d{3}").unwrap()
+});
+static ASS_CUE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?mi)^\s*dialogue\s*:").unwrap());
 
 /// A subtitle's bytes, checked and converted to UTF-8.
 #[derive(Debug, Clone)]
@@ -111,17 +126,29 @@ pub fn check(name: &str, bytes: &[u8]) -> Result<Checked> {
         return Err(Error::InvalidArgument(format!("{name} is empty")));
     }
     let text = decode(bytes).ok_or_else(|| {
-        Error::InvalidArgument(format!(
-            "{name} is not a text file (binary data); subtitles must be SubRip, ASS/SSA or WebVTT text"
-        ))
+        Error::InvalidArgument(if utf16_without_bom(bytes) {
+            format!("{name} is UTF-16 without a byte-order mark: save it as UTF-8")
+        } else {
+            format!(
+                "{name} is not a text file (binary data); subtitles must be SubRip, ASS/SSA or WebVTT text"
+            )
+        })
     })?;
+    if text.trim().is_empty() {
+        return Err(Error::InvalidArgument(format!("{name} is empty")));
+    }
     let format = match Format::of_name(name) {
         Some(f) if f.fits(&text) => f,
         Some(f) => {
-            return Err(Error::InvalidArgument(format!(
-                "{name} is not a {} file (its content does not have the format's marks)",
-                f.describe()
-            )));
+            return Err(Error::InvalidArgument(match Format::sniff(&text) {
+                Some(other) if other.describe() != f.describe() => format!(
+                    "{name} holds {}, but its name says {}: rename it .{}",
+                    other.describe(),
+                    f.describe(),
+                    other.as_str()
+                ),
+                _ => format!("{name} is not a {} file (it has no cue)", f.describe()),
+            }));
         }
         None => Format::sniff(&text).ok_or_else(|| {
             Error::InvalidArgument(format!(
@@ -180,6 +207,21 @@ fn decode(bytes: &[u8]) -> Option<String> {
         }
     };
     (!has_binary(&text)).then_some(text)
+}
+
+/// Text whose every other byte is NUL: UTF-16 that does not say so.
+fn utf16_without_bom(bytes: &[u8]) -> bool {
+    let sample = &bytes[..bytes.len().min(4096)];
+    let nul_at = |parity: usize| {
+        sample
+            .iter()
+            .skip(parity)
+            .step_by(2)
+            .filter(|b| **b == 0)
+            .count()
+    };
+    let half = sample.len() / 2;
+    half > 8 && (nul_at(0) * 10 > half * 9 || nul_at(1) * 10 > half * 9)
 }
 
 /// NUL or other control characters text never has (tabs, line ends and form feeds aside).
@@ -562,6 +604,10 @@ mod tests {
         let bom = b"\xEF\xBB\xBF1\n00:00:01,000 --> 00:00:02,000\nx\n";
         assert!(check("a.srt", bom).unwrap().text.starts_with(b"1\n"));
 
+        let utf16_le_without_bom: Vec<u8> = "1\n00:00:01,000 --> 00:00:02,000\nHello there\n"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
         for (name, bytes, says) in [
             (
                 "a.srt",
@@ -569,7 +615,16 @@ mod tests {
                 "not a text file",
             ),
             ("a.srt", &b"just some notes"[..], "not a SubRip file"),
-            ("a.vtt", &srt[..], "not a WebVTT file"),
+            ("a.vtt", &srt[..], "holds SubRip, but its name says WebVTT"),
+            ("a.srt", &vtt[..], "holds WebVTT, but its name says SubRip"),
+            ("a.srt", &b"-->"[..], "it has no cue"),
+            ("a.vtt", &b"WEBVTT\n"[..], "it has no cue"),
+            ("a.srt", &b"\xEF\xBB\xBF"[..], "empty"),
+            (
+                "a.srt",
+                &utf16_le_without_bom[..],
+                "UTF-16 without a byte-order mark",
+            ),
             ("a.txt", &b"plain text"[..], "not a subtitle file"),
             ("a.srt", &b""[..], "empty"),
         ] {

@@ -141,6 +141,9 @@ pub struct Engine {
     read_selected: Mutex<HashSet<(String, usize)>>,
     /// Where the `.torrent` of an evicted torrent waits for its next read.
     meta_dir: PathBuf,
+    /// `<data_dir>/torrents`: each torrent writes into a folder of its own, named by its
+    /// hash (two torrents with a file of the same name must not share it).
+    output: PathBuf,
     pieces: Arc<cache::Registry>,
     /// Serialises heals (a torrent removed and added back).
     healing: tokio::sync::Mutex<()>,
@@ -209,12 +212,14 @@ impl Engine {
             client_name_and_version: Some(format!("momoshtrem {}", env!("CARGO_PKG_VERSION"))),
             ..Default::default()
         };
-        let session = Session::new_with_opts(output, options).await.map_err(|e| {
-            anyhow::anyhow!(
-                "torrent engine (torrent.listen_port = {}): {e:#}",
-                config.listen_port
-            )
-        })?;
+        let session = Session::new_with_opts(output.clone(), options)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "torrent engine (torrent.listen_port = {}): {e:#}",
+                    config.listen_port
+                )
+            })?;
         let busy = Busy::new(
             session.clone(),
             // Torrents that download in the background (not start_paused) run at full speed.
@@ -233,6 +238,7 @@ impl Engine {
             activity: Arc::new(Mutex::new(HashMap::new())),
             read_selected: Mutex::new(HashSet::new()),
             meta_dir,
+            output: output.clone(),
             pieces,
             healing: tokio::sync::Mutex::new(()),
             heals: watch::Sender::new(0),
@@ -290,6 +296,14 @@ impl Engine {
             AddTorrentResponse::AlreadyManaged(_, handle)
             | AddTorrentResponse::Added(_, handle) => inspected(&handle),
         }
+        .and_then(usable)
+    }
+
+    fn folder_for(&self, info_hash: &InfoHash) -> String {
+        self.output
+            .join(info_hash.as_str())
+            .to_string_lossy()
+            .to_string()
     }
 
     /// A `.torrent` file's magnet (its info hash, name and trackers) and what it holds: no
@@ -301,9 +315,37 @@ impl Engine {
                 bytes.len()
             )));
         }
-        let t = librqbit::torrent_from_bytes(bytes).map_err(|e| {
+        let bad =
+            |why: String| Error::InvalidArgument(format!("the .torrent file is not usable: {why}"));
+        // librqbit's decoder overflows (a panic in debug builds) on integers past u32.
+        let decoded = std::panic::catch_unwind(|| librqbit::torrent_from_bytes(bytes))
+            .map_err(|_| bad("a number in it is out of range".into()))?;
+        let t = decoded.map_err(|e| {
             Error::InvalidArgument(format!("not a .torrent file (it does not decode: {e})"))
         })?;
+        // What librqbit's own checks divide, multiply or index by, checked first.
+        let info = &t.info.data;
+        let piece = u64::from(info.piece_length);
+        if !(16 * 1024..=256 * 1024 * 1024).contains(&piece) {
+            return Err(bad(format!("piece length {piece} (16 KiB to 256 MiB)")));
+        }
+        let total = match (&info.length, &info.files) {
+            (Some(len), None) => Some(*len),
+            (None, Some(files)) => files
+                .iter()
+                .try_fold(0u64, |sum, f| sum.checked_add(f.length)),
+            _ => None,
+        }
+        .filter(|t| (1..=1u64 << 50).contains(t))
+        .ok_or_else(|| bad("its length is missing, zero or out of range".into()))?;
+        let hashes = info.pieces.as_ref().len();
+        if hashes % 20 != 0 || (hashes / 20) as u64 != total.div_ceil(piece) {
+            return Err(bad(format!(
+                "{} bytes of piece hashes for {} pieces",
+                hashes,
+                total.div_ceil(piece)
+            )));
+        }
         let hash = t.info_hash.as_string();
         let trackers: Vec<String> = t
             .iter_announce()
@@ -346,7 +388,7 @@ impl Engine {
             files,
             torrent_bytes: Bytes::copy_from_slice(bytes),
         };
-        Ok((magnet, inspected))
+        Ok((magnet, usable(inspected)?))
     }
 
     /// Adds the torrent (from the inspected metadata) unless it is managed already. With
@@ -364,6 +406,7 @@ impl Engine {
         };
         let options = AddTorrentOptions {
             paused: self.start_paused,
+            output_folder: Some(self.folder_for(&magnet.info_hash)),
             ..add_options(magnet, Some(selected))
         };
         self.add_with_timeout(
@@ -508,7 +551,13 @@ impl Engine {
             Err(_) => AddTorrent::from_url(magnet.to_uri()),
         };
         let handle = self
-            .add_with_timeout(add, add_options(&magnet, Some(vec![])))
+            .add_with_timeout(
+                add,
+                AddTorrentOptions {
+                    output_folder: Some(self.folder_for(info_hash)),
+                    ..add_options(&magnet, Some(vec![]))
+                },
+            )
             .await?
             .into_handle()
             .ok_or_else(|| Error::Internal("torrent was not added".into()))?;
@@ -715,16 +764,22 @@ impl Engine {
             .await
             .map_err(|e| Error::Internal(format!("cannot keep the .torrent: {e}")))?;
         let selected = t.only_files();
+        // Where its files are (torrents added before folders per torrent sit at the top).
+        let folder = t.output_folder().to_string_lossy().to_string();
         self.delete(&t, info_hash, false).await?;
         // librqbit's persistence skips this when it fails to flush; its claim that the
         // evicted pieces are there must not survive, or the re-add would trust it.
         let _ = std::fs::remove_file(self.state_dir.join(format!("{}.bitv", info_hash.as_str())));
         self.pieces.forget(info_hash.as_str());
         let options = match &magnet {
-            Some(m) => add_options(m, selected),
+            Some(m) => AddTorrentOptions {
+                output_folder: Some(folder),
+                ..add_options(m, selected)
+            },
             None => AddTorrentOptions {
                 only_files: selected,
                 overwrite: true,
+                output_folder: Some(folder),
                 ..Default::default()
             },
         };
@@ -1380,6 +1435,31 @@ fn inspected(handle: &ManagedTorrent) -> Result<Inspected> {
             torrent_bytes: m.torrent_bytes.clone(),
         })
         .map_err(engine_error)
+}
+
+/// Longest name of a file or folder on the file systems torrents are written to.
+const MAX_NAME_BYTES: usize = 255;
+
+/// A torrent whose name or file paths could not be files of their own (empty, `.`, `..`,
+/// too long) is refused before anything is added or stored.
+fn usable(i: Inspected) -> Result<Inspected> {
+    let bad = |what: &str, name: &str| {
+        Error::InvalidArgument(format!(
+            "torrent {}: {what} `{}` cannot be a file name",
+            i.info_hash,
+            name.chars().take(80).collect::<String>()
+        ))
+    };
+    let unusable = |c: &str| c.is_empty() || c == "." || c == ".." || c.len() > MAX_NAME_BYTES;
+    if unusable(&i.name) || i.name.contains(['/', '\\']) {
+        return Err(bad("its name", &i.name));
+    }
+    for f in &i.files {
+        if f.path.split('/').any(unusable) {
+            return Err(bad("the path", &f.path));
+        }
+    }
+    Ok(i)
 }
 
 /// Files in torrent order, BEP-47 padding files left out (the index stays librqbit's).
