@@ -38,8 +38,11 @@ pub enum JobCmd {
     Wait { id: i64 },
 }
 
+/// A job's result can be a whole import's report: more than tonic's default 4 MiB.
+const MAX_RESULT_BYTES: usize = 256 * 1024 * 1024;
+
 pub fn client(channel: Channel, auth: Auth) -> Client {
-    JobServiceClient::with_interceptor(channel, auth)
+    JobServiceClient::with_interceptor(channel, auth).max_decoding_message_size(MAX_RESULT_BYTES)
 }
 
 pub async fn list(channel: Channel, auth: Auth, format: Format, all: bool) -> Result<(), Failure> {

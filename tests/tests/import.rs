@@ -103,7 +103,12 @@ fn a_radarr_library_comes_in_once_with_its_files() {
         ("skipped".into(), "Radarr has no TMDB id for it".into())
     );
     assert_eq!(outcome(&rows, "Lost Reel").0, "skipped");
-    assert_eq!(rows.len(), 6, "the malformed entry is left out: {rows:?}");
+    // The malformed entry reads as one without a TMDB id.
+    assert_eq!(
+        outcome(&rows, ""),
+        ("skipped".into(), "Radarr has no TMDB id for it".into())
+    );
+    assert_eq!(rows.len(), 7, "{rows:?}");
     assert_eq!(
         d.ctl_json(&["status"])["movies"],
         1,

@@ -775,9 +775,9 @@ fn a_torrent_file_or_its_url_works_where_a_magnet_does() {
         ),
         (
             crafted(
-                "dots.torrent",
+                "empty-component.torrent",
                 &format!(
-                    "d5:filesld6:lengthi100e4:pathl5:a.mkveee4:name2:..12:piece lengthi16384e6:pieces{}e",
+                    "d5:filesld6:lengthi100e4:pathl0:5:a.mkveee4:name1:x12:piece lengthi16384e6:pieces{}e",
                     hashes(1)
                 ),
             ),

@@ -149,14 +149,8 @@ async fn execute(
             let report = library
                 .import_radarr(&r.url, &r.api_key, r.dry_run, &r.path_map, ctx)
                 .await?;
-            assigned.extend(
-                report
-                    .rows
-                    .iter()
-                    // Movies that got their file now (not those that had one).
-                    .filter(|row| !report.dry_run && row.attached())
-                    .filter_map(|row| row.movie_id.map(Item::Movie)),
-            );
+            // No subtitle fetch per imported movie: a first import would queue thousands
+            // of jobs against a daily download quota of a few dozen.
             // Many movies: no one target.
             (JobValue::Import(convert::import_report(report)), None)
         }
@@ -195,6 +189,11 @@ async fn describe(library: &Library, mut op: Op) -> Result<NewJob, Status> {
             library
                 .fetch_torrent_url(&mut r.magnet, &mut r.torrent_file)
                 .await?
+        }
+        // Checked with the key, then the key is kept in memory only.
+        Op::ImportRadarr(r) => {
+            crate::library::check_import(&r.url, &r.api_key, &r.path_map)?;
+            r.api_key = crate::library::hold_key(&r.api_key);
         }
         _ => {}
     }
@@ -247,15 +246,12 @@ async fn describe(library: &Library, mut op: Op) -> Result<NewJob, Status> {
                 None,
             )
         }
-        Op::ImportRadarr(r) => {
-            crate::library::check_import(&r.url, &r.api_key, &r.path_map)?;
-            (
-                JobKind::ImportRadarr,
-                "import Radarr".to_string(),
-                None,
-                Some("import_radarr".to_string()),
-            )
-        }
+        Op::ImportRadarr(_) => (
+            JobKind::ImportRadarr,
+            "import Radarr".to_string(),
+            None,
+            Some("import_radarr".to_string()),
+        ),
         Op::FetchSubtitles(r) => {
             let item = convert::item(r.item)?;
             library.check_fetch_subtitles(item, &r.languages).await?;

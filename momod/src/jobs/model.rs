@@ -90,9 +90,11 @@ impl JobKind {
     /// never leaves half a result; the question is only whether running it again is wanted.
     pub fn on_restart(self) -> OnRestart {
         match self {
-            // Each adds only what is not there yet: running it twice changes nothing.
-            JobKind::ShowRefresh | JobKind::ImportRadarr => OnRestart::Requeue,
-            JobKind::ShowAdd
+            // Adds only what TMDB gained since: running it twice changes nothing.
+            JobKind::ShowRefresh => OnRestart::Requeue,
+            // An import's API key was only ever in memory.
+            JobKind::ImportRadarr
+            | JobKind::ShowAdd
             | JobKind::AssignTorrent
             | JobKind::AssignPack
             | JobKind::SubtitleFetch => OnRestart::Fail,

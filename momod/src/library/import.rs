@@ -2,7 +2,10 @@
 //! when it lies under `library.local_roots` (after a path map: Radarr often runs in a
 //! container and sees other paths). Everything is fetched and checked first; the writes come
 //! after the job's point of no return, and a second run changes nothing.
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -14,8 +17,9 @@ use super::model::{Item, Labels, MediaKind};
 use crate::error::{Error, Result};
 use crate::jobs::JobCtx;
 
-/// Radarr's movie list for a large library is a few MiB.
-const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+/// Radarr describes a movie in 5–10 KiB: 100k movies are under 1 GiB. Only the fields read
+/// here are kept while decoding.
+const MAX_ANSWER_BYTES: usize = 1024 * 1024 * 1024;
 /// More movies than this in one import is not a library we can take at once.
 const MAX_MOVIES: usize = 100_000;
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -31,15 +35,6 @@ pub struct ImportRow {
     pub outcome: Outcome,
     pub file_path: Option<String>,
     pub note: String,
-}
-
-impl ImportRow {
-    /// Whether this import attached the movie's file.
-    pub fn attached(&self) -> bool {
-        matches!(self.outcome, Outcome::Added | Outcome::Assigned)
-            && self.file_path.is_some()
-            && self.note.is_empty()
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,18 +66,71 @@ pub struct ImportReport {
     pub rows: Vec<ImportRow>,
 }
 
+/// A MovieResource, leniently: a field of an unexpected type reads as absent, so one odd
+/// entry is a skipped row, not a failed import; the fields not named here are not kept.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RadarrMovie {
+    #[serde(default, deserialize_with = "lenient")]
     title: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     year: Option<i32>,
+    #[serde(default, deserialize_with = "lenient")]
     tmdb_id: Option<i64>,
+    #[serde(default, deserialize_with = "lenient")]
     movie_file: Option<RadarrFile>,
 }
 
 #[derive(Deserialize)]
 struct RadarrFile {
+    #[serde(default, deserialize_with = "lenient")]
     path: Option<String>,
+}
+
+fn lenient<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(v).ok())
+}
+
+/// API keys of imports waiting to run, by the token their job carries instead: a key never
+/// reaches the database (a job's request is stored there until it is purged).
+static HELD_KEYS: LazyLock<Mutex<HashMap<String, String>>> = LazyLock::new(Default::default);
+static HELD: AtomicU64 = AtomicU64::new(0);
+const HELD_PREFIX: &str = "held-key:";
+
+/// Keeps `key` in memory; what to store in its place.
+pub fn hold_key(key: &str) -> String {
+    let token = format!("{HELD_PREFIX}{}", HELD.fetch_add(1, Ordering::Relaxed));
+    HELD_KEYS
+        .lock()
+        .expect("held keys")
+        .insert(token.clone(), key.to_string());
+    token
+}
+
+/// The key behind a token (the key itself when it is not one).
+fn held_key(token: &str) -> Result<String> {
+    if !token.starts_with(HELD_PREFIX) {
+        return Ok(token.to_string());
+    }
+    HELD_KEYS
+        .lock()
+        .expect("held keys")
+        .get(token)
+        .cloned()
+        .ok_or_else(|| {
+            Error::FailedPrecondition(
+                "momod restarted after this import was asked for, and API keys are never stored: run it again".into(),
+            )
+        })
+}
+
+fn release_key(token: &str) {
+    HELD_KEYS.lock().expect("held keys").remove(token);
 }
 
 /// `FROM=TO` pairs, both absolute.
@@ -168,19 +216,16 @@ async fn fetch_movies(url: &str, api_key: &str) -> Result<Vec<RadarrMovie>> {
         )));
     }
     let body = crate::web::read_body(resp, "Radarr", "its movie list", MAX_ANSWER_BYTES).await?;
-    let entries: Vec<serde_json::Value> = serde_json::from_slice(&body)
-        .map_err(|e| Error::Unavailable(format!("Radarr's movie list is not a JSON list: {e}")))?;
-    if entries.len() > MAX_MOVIES {
+    let movies: Vec<RadarrMovie> = serde_json::from_slice(&body).map_err(|e| {
+        Error::Unavailable(format!("Radarr's movie list is not a list of movies: {e}"))
+    })?;
+    if movies.len() > MAX_MOVIES {
         return Err(Error::ResourceExhausted(format!(
             "Radarr lists {} movies; at most {MAX_MOVIES} are imported at once",
-            entries.len()
+            movies.len()
         )));
     }
-    // One by one: an entry with an odd field is skipped, not the whole list.
-    Ok(entries
-        .into_iter()
-        .filter_map(|e| serde_json::from_value(e).ok())
-        .collect())
+    Ok(movies)
 }
 
 /// A movie to add: its TMDB id, title and year as TMDB has them, and the file to attach.
@@ -204,7 +249,10 @@ impl Library {
         check_import(url, api_key, maps)?;
         let maps = path_maps(maps)?;
         ctx.step("reading Radarr's movie list");
-        let movies = fetch_movies(url, api_key).await?;
+        let key = held_key(api_key)?;
+        let movies = fetch_movies(url, &key).await;
+        release_key(api_key);
+        let movies = movies?;
         let mut rows = Vec::with_capacity(movies.len());
         let mut to_add = Vec::new();
         let mut to_assign = Vec::new();
@@ -229,8 +277,18 @@ impl Library {
                 Some(p) => {
                     let local = mapped(Path::new(&p), &maps);
                     row.file_path = Some(local.to_string_lossy().to_string());
-                    match check_local(&local, &self.local_roots) {
-                        Ok((canonical, _)) => canonical.to_str().map(str::to_string),
+                    let roots = self.local_roots.clone();
+                    let checked = tokio::task::spawn_blocking(move || check_local(&local, &roots))
+                        .await
+                        .map_err(|e| Error::Internal(format!("path check failed: {e}")))?;
+                    match checked {
+                        Ok((canonical, _)) => match canonical.to_str() {
+                            Some(c) => Some(c.to_string()),
+                            None => {
+                                row.note = "its file's path is not UTF-8: left out".into();
+                                None
+                            }
+                        },
                         Err(e) => {
                             row.note = format!("its file is left out: {e}");
                             None
@@ -257,13 +315,16 @@ impl Library {
                 }
                 None => {
                     ctx.step(format!("TMDB: movie {tmdb_id}"));
-                    match self.tmdb.movie(tmdb_id).await {
-                        Ok(info) => {
-                            let origin = Origin::Tmdb(&format!("movie {tmdb_id}"));
-                            let (title, year) = (
-                                limits::title(&info.title, origin)?,
-                                limits::year(info.year, origin)?,
-                            );
+                    let origin = format!("movie {tmdb_id}");
+                    let found = self.tmdb.movie(tmdb_id).await.and_then(|info| {
+                        let origin = Origin::Tmdb(&origin);
+                        Ok((
+                            limits::title(&info.title, origin)?,
+                            limits::year(info.year, origin)?,
+                        ))
+                    });
+                    match found {
+                        Ok((title, year)) => {
                             to_add.push(ToAdd {
                                 row: rows.len(),
                                 tmdb_id,
@@ -273,10 +334,15 @@ impl Library {
                             });
                             row.outcome = Outcome::Added;
                         }
-                        // TMDB unreachable or without a key fails the import; a movie TMDB
-                        // does not know is one skipped row.
-                        Err(Error::NotFound(m)) => row.note = m,
-                        Err(e) => return Err(e),
+                        // TMDB unreachable, rate-limited or without a key fails the import
+                        // (nothing is written yet); a movie TMDB does not know, or describes
+                        // in a way the library cannot take, is one skipped row.
+                        Err(
+                            e @ (Error::Unavailable(_)
+                            | Error::FailedPrecondition(_)
+                            | Error::ResourceExhausted(_)),
+                        ) => return Err(e),
+                        Err(e) => row.note = e.to_string(),
                     }
                 }
             }
@@ -292,13 +358,22 @@ impl Library {
             to_add.iter().filter(|a| a.file.is_some()).count() + to_assign.len()
         ));
         for a in to_add {
-            let movie = self
+            match self
                 .store
                 .insert_movie(Some(a.tmdb_id), a.title, a.year)
-                .await?;
-            rows[a.row].movie_id = Some(movie.id);
-            if let Some(f) = a.file {
-                to_assign.push((movie.id, f));
+                .await
+            {
+                Ok(movie) => {
+                    rows[a.row].movie_id = Some(movie.id);
+                    if let Some(f) = a.file {
+                        to_assign.push((movie.id, f));
+                    }
+                }
+                // Added meanwhile by someone else: this row only.
+                Err(e) => {
+                    rows[a.row].outcome = Outcome::Skipped;
+                    rows[a.row].note = e.to_string();
+                }
             }
         }
         for (id, file) in to_assign {

@@ -36,7 +36,7 @@ use crate::tmdb::Tmdb;
 use crate::torrent::Engine;
 use crate::vfs::Vfs;
 
-pub use import::{ImportReport, ImportRow, check_import};
+pub use import::{ImportReport, ImportRow, check_import, hold_key};
 pub use media::{NewMovie, NewShow, RefreshReport, SearchResult};
 pub use subtitles::OfferList;
 pub use torrents::TorrentInput;

@@ -49,18 +49,19 @@ pub enum TorrentInput<'a> {
 /// How long fetching a `.torrent` URL may take.
 const TORRENT_URL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A URL as it may be shown: without user name, password or query (trackers put passkeys
-/// there).
+/// A URL as it may be shown: its host and last path segment only (user, password, query
+/// and the rest of the path can hold a tracker's passkey).
 fn shown_url(url: &reqwest::Url) -> String {
-    let mut shown = url.clone();
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
-    shown.set_query(None);
-    let mut text = shown.to_string();
-    if url.query().is_some() {
-        text.push_str("?…");
-    }
-    text
+    let host = url.host_str().unwrap_or("?");
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let segments: Vec<&str> = url.path_segments().map(|s| s.collect()).unwrap_or_default();
+    let last = segments.last().copied().unwrap_or("");
+    let hidden = if segments.len() > 1 || url.query().is_some() {
+        "…/"
+    } else {
+        ""
+    };
+    format!("{}://{host}{port}/{hidden}{last}", url.scheme())
 }
 
 fn torrent_url(text: &str) -> Option<reqwest::Url> {

@@ -77,14 +77,8 @@ impl Format {
         match self {
             Format::Srt => !webvtt && SRT_CUE.is_match(text),
             Format::Vtt => webvtt && VTT_CUE.is_match(text),
-            Format::Ass | Format::Ssa => {
-                let head: String = text
-                    .chars()
-                    .take(64 * 1024)
-                    .collect::<String>()
-                    .to_lowercase();
-                head.contains("[events]") && ASS_CUE.is_match(text)
-            }
+            // Anywhere: Aegisub writes embedded fonts and graphics before the events.
+            Format::Ass | Format::Ssa => ASS_EVENTS.is_match(text) && ASS_CUE.is_match(text),
         }
     }
 
@@ -103,6 +97,7 @@ static SRT_CUE: LazyLock<Regex> = LazyLock::new(|| {
 static VTT_CUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?m)^\s*(?:\d+:)?\d{2}:\d{2}\.\d{3}\s+-->\s+(?:\d+:)?\d{2}:\d{2}\.\d{3}").unwrap()
 });
+static ASS_EVENTS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?mi)^\s*\[events\]").unwrap());
 static ASS_CUE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?mi)^\s*dialogue\s*:").unwrap());
 
 /// A subtitle's bytes, checked and converted to UTF-8.

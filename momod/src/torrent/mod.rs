@@ -353,7 +353,9 @@ impl Engine {
             .filter(|a| {
                 a.starts_with("http://") || a.starts_with("https://") || a.starts_with("udp://")
             })
-            .take(magnet::MAX_TRACKERS)
+            // What a magnet could not hold is left out, not the torrent.
+            .filter(|a| a.len() <= 1024)
+            .take(magnet::MAX_TRACKERS / 2)
             .map(str::to_string)
             .collect();
         // The checks librqbit makes before it adds one: files, no path traversal.
@@ -1450,10 +1452,9 @@ fn usable(i: Inspected) -> Result<Inspected> {
             name.chars().take(80).collect::<String>()
         ))
     };
+    // The name is not a folder on disk (each torrent writes into a folder named by its
+    // hash); a single file's name is its path, checked here.
     let unusable = |c: &str| c.is_empty() || c == "." || c == ".." || c.len() > MAX_NAME_BYTES;
-    if unusable(&i.name) || i.name.contains(['/', '\\']) {
-        return Err(bad("its name", &i.name));
-    }
     for f in &i.files {
         if f.path.split('/').any(unusable) {
             return Err(bad("the path", &f.path));
