@@ -822,7 +822,13 @@ impl Engine {
     /// stream is open on it.
     pub async fn pause_if_unread(&self, info_hash: &InfoHash) {
         let open = self.open_streams(info_hash.as_str());
-        if !self.start_paused || open > 0 {
+        // One resumed by hand downloads until the user (or idleness) pauses it.
+        let resumed = self
+            .resumed
+            .lock()
+            .expect("resumed lock")
+            .contains(info_hash.as_str());
+        if !self.start_paused || open > 0 || resumed {
             return;
         }
         if let Some(t) = self.handle(info_hash)
