@@ -785,12 +785,11 @@ fn the_cli_and_grpc_refuse_bad_input_and_change_nothing() {
             .then_some(())
             .ok_or(format!("grpc-status `{code}`"))
     });
-    c.case("request over 256 KiB", |c| {
-        let magnet = pb_string(1, &vec![b'm'; 300 * 1024]);
-        let (code, msg) = grpc_raw(&sock, "momo.v1.LibraryService/GetMovie", &magnet, false);
-        // tonic answers OutOfRange (11) or ResourceExhausted (8); when it answers before
-        // the upload ends, the stream is reset and curl sees no status at all. Never OK,
-        // and the daemon goes on answering.
+    // tonic answers OutOfRange (11) or ResourceExhausted (8); when it answers before the
+    // upload ends, the stream is reset and curl sees no status at all. Never OK, and the
+    // daemon goes on answering.
+    let oversize = |c: &Catalogue, method: &str, payload: Vec<u8>| {
+        let (code, msg) = grpc_raw(&sock, method, &payload, false);
         if !(code == "8" || code == "11" || code.is_empty()) {
             return Err(format!("grpc-status {code} ({msg})"));
         }
@@ -799,18 +798,14 @@ fn the_cli_and_grpc_refuse_bad_input_and_change_nothing() {
             .success()
             .then_some(())
             .ok_or("momod stopped answering".into())
+    };
+    c.case("request over 256 KiB", |c| {
+        let magnet = pb_string(1, &vec![b'm'; 300 * 1024]);
+        oversize(c, "momo.v1.LibraryService/GetMovie", magnet)
     });
     c.case("a .torrent over 4 MiB", |c| {
         let torrent = pb_string(2, &vec![b'd'; 4 * 1024 * 1024 + 100 * 1024]);
-        let (code, msg) = grpc_raw(&sock, "momo.v1.TorrentService/Files", &torrent, false);
-        if !(code == "8" || code == "11" || code.is_empty()) {
-            return Err(format!("grpc-status {code} ({msg})"));
-        }
-        c.d.ctl(&["status"])
-            .status
-            .success()
-            .then_some(())
-            .ok_or("momod stopped answering".into())
+        oversize(c, "momo.v1.TorrentService/Files", torrent)
     });
     c.case("unknown method", |_| {
         let (code, _) = grpc_raw(&sock, "momo.v1.LibraryService/DropTables", &[], true);

@@ -148,42 +148,16 @@ fn a_radarr_library_comes_in_once_with_its_files() {
     }
     assert_eq!(d.ctl_json(&["status"])["movies"], 4);
 
-    // A wrong key, and a Radarr that is not there: clear errors.
-    let out = d.ctl(&[
-        "import",
-        "radarr",
-        "--url",
-        &radarr.url,
-        "--api-key",
-        "wrong",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("refused the API key"),
-        "{}",
-        stderr(&out)
-    );
-    let out = d.ctl(&[
-        "import",
-        "radarr",
-        "--url",
-        "http://127.0.0.1:9",
-        "--api-key",
-        "k",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("unreachable"), "{}", stderr(&out));
-    let out = d.ctl(&[
-        "import",
-        "radarr",
-        "--url",
-        &radarr.url,
-        "--api-key",
-        "k",
-        "--path-map",
-        "nope",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("FROM=TO"), "{}", stderr(&out));
+    // A wrong key, a Radarr that is not there, a bad path map: clear errors.
+    let refused = |url: &str, key: &str, extra: &[&str], says: &str| {
+        let mut args = vec!["import", "radarr", "--url", url, "--api-key", key];
+        args.extend_from_slice(extra);
+        let out = d.ctl(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    };
+    refused(&radarr.url, "wrong", &[], "refused the API key");
+    refused("http://127.0.0.1:9", "k", &[], "unreachable");
+    refused(&radarr.url, "k", &["--path-map", "nope"], "FROM=TO");
     assert_eq!(d.ctl_json(&["status"])["movies"], 4);
 }

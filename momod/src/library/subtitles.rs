@@ -11,7 +11,7 @@ use crate::jobs::JobCtx;
 use crate::store::TmdbRef;
 use crate::subtitles::opensubtitles::{HASH_CHUNK, Offer, Query, moviehash};
 use crate::subtitles::torrent::TorrentSubtitle;
-use crate::subtitles::{self, Checked, MAX_BYTES};
+use crate::subtitles::{self, Checked, Format, MAX_BYTES};
 use crate::torrent::Magnet;
 
 /// Longest file name kept as a subtitle's source name.
@@ -119,7 +119,7 @@ impl Library {
                 self.drop_unreferenced(&written).await;
                 return Err(e);
             }
-            written.push(format!("{}.{}", checked.sha256, checked.format.as_str()));
+            written.push((checked.sha256.clone(), checked.format));
             rows.push((item, new));
         }
         match self.store.add_subtitles(rows).await {
@@ -131,13 +131,13 @@ impl Library {
         }
     }
 
-    /// Deletes those of `names` no subtitle row refers to (under `subtitle_writes`).
-    async fn drop_unreferenced(&self, names: &[String]) {
-        let Ok(kept) = self.store.subtitle_files().await else {
-            return;
-        };
-        for name in names.iter().filter(|n| !kept.contains(*n)) {
-            let _ = tokio::fs::remove_file(self.subs.files.dir().join(name)).await;
+    /// Deletes those of `files` no subtitle row refers to (under `subs.writes`).
+    async fn drop_unreferenced(&self, files: &[(String, Format)]) {
+        for (sha256, format) in files {
+            // One lookup per file: never the whole table for one removal.
+            if let Ok(false) = self.store.subtitle_file_used(sha256, *format).await {
+                let _ = tokio::fs::remove_file(self.subs.files.path(sha256, *format)).await;
+            }
         }
     }
 
@@ -153,7 +153,7 @@ impl Library {
             .to_string();
         let _files = self.subs.writes.lock().await;
         self.store.remove_subtitle(id).await?;
-        self.drop_unreferenced(&[format!("{}.{}", sub.sha256, sub.format.as_str())])
+        self.drop_unreferenced(&[(sub.sha256.clone(), sub.format)])
             .await;
         Ok(sub)
     }

@@ -210,6 +210,21 @@ impl Store {
         .await
     }
 
+    /// Whether some subtitle row refers to the stored file of this content and format.
+    pub async fn subtitle_file_used(&self, sha256: &str, format: Format) -> Result<bool> {
+        let sha256 = sha256.to_string();
+        self.run(move |conn| {
+            let found: Option<i64> = subtitles::table
+                .filter(subtitles::sha256.eq(sha256))
+                .filter(subtitles::format.eq(format.as_str()))
+                .select(subtitles::id)
+                .first(conn)
+                .optional()?;
+            Ok(found.is_some())
+        })
+        .await
+    }
+
     /// The file names (`<sha256>.<format>`) some subtitle row refers to.
     pub async fn subtitle_files(&self) -> Result<HashSet<String>> {
         self.run(|conn| {

@@ -427,10 +427,6 @@ impl Files {
         Ok(Files { dir })
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     pub fn path(&self, sha256: &str, format: Format) -> PathBuf {
         self.dir.join(format!("{sha256}.{}", format.as_str()))
     }
