@@ -62,25 +62,29 @@ pub struct AssignArgs {
     /// The torrent holding the file: a magnet, a .torrent file (read by momoctl) or the
     /// http(s) URL of a .torrent (fetched by momod).
     #[arg(
-        required_unless_present = "local",
-        conflicts_with = "local",
+        required_unless_present_any = ["local", "url"],
+        conflicts_with_all = ["local", "url"],
         value_name = "TORRENT"
     )]
     magnet: Option<String>,
     /// A local file under one of library.local_roots, instead of a torrent.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "url")]
     local: Option<PathBuf>,
+    /// The http(s) URL of a video file, instead of a torrent: its server must answer range
+    /// requests. Stored as given; only its host and file name are ever shown.
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
     /// The file inside the torrent (default: its only video file).
-    #[arg(long, value_name = "PATH", conflicts_with_all = ["index", "local"])]
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["index", "local", "url"])]
     file: Option<String>,
     /// The file inside the torrent by index (see `momoctl torrent files`).
-    #[arg(long, value_name = "N", conflicts_with = "local")]
+    #[arg(long, value_name = "N", conflicts_with_all = ["local", "url"])]
     index: Option<i32>,
     #[command(flatten)]
     labels: LabelArgs,
     /// Start the job and print it at once, without waiting for the metadata
     /// (`momoctl job wait ID`).
-    #[arg(long, conflicts_with = "local")]
+    #[arg(long, conflicts_with_all = ["local", "url"])]
     detach: bool,
 }
 
@@ -154,6 +158,19 @@ pub async fn assign(
         }
     };
     let item = Some(item_ref(kind, args.id));
+    if let Some(url) = args.url {
+        let a = client
+            .assign_url(pb::AssignUrlRequest {
+                item,
+                url,
+                resolution: args.labels.resolution,
+                source: args.labels.source,
+            })
+            .await?
+            .into_inner();
+        print_assignment(format, a);
+        return Ok(());
+    }
     let a = match (args.magnet, args.local) {
         (Some(torrent), _) => {
             let (magnet, torrent_file) = torrent_arg(&torrent)?;
@@ -192,7 +209,7 @@ pub async fn assign(
                 })
                 .await?
         }
-        (None, None) => unreachable!("clap requires a magnet or --local"),
+        (None, None) => unreachable!("clap requires a magnet, --local or --url"),
     }
     .into_inner();
     print_assignment(format, a);

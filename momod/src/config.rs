@@ -77,6 +77,8 @@ pub struct StreamConfig {
     pub reuse_idle_s: u64,
     /// Fetch the head and tail of the next episode once an episode is read past 70 %.
     pub warm_next: bool,
+    /// HTTP(S) sources: how long connecting, and each wait for the next bytes, may take.
+    pub http_timeout_s: u64,
 }
 
 impl Default for StreamConfig {
@@ -89,6 +91,7 @@ impl Default for StreamConfig {
             readahead_max_mb: 256,
             reuse_idle_s: 5,
             warm_next: true,
+            http_timeout_s: 30,
         }
     }
 }
@@ -435,6 +438,7 @@ impl Config {
                 32..=4096,
             ),
             ("stream.reuse_idle_s", self.stream.reuse_idle_s, 0..=300),
+            ("stream.http_timeout_s", self.stream.http_timeout_s, 1..=600),
             (
                 "torrent.request_window",
                 self.torrent.request_window,

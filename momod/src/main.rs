@@ -132,7 +132,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let streamer = stream::Streamer::new(
         engine.clone(),
         stream::Settings::from_config(&config.stream, config.torrent.cache_max_mb),
-    );
+    )?;
     let library = library::Library::new(
         store.clone(),
         Arc::new(tmdb),

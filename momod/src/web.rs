@@ -78,6 +78,21 @@ pub fn unreachable(service: &str, what: &str, e: reqwest::Error) -> Error {
     Error::Unavailable(format!("{service} is unreachable for {what}: {reason}"))
 }
 
+/// A URL as it may be shown: its host and last path segment only (user, password, query
+/// and the rest of the path can hold a tracker's passkey).
+pub fn shown_url(url: &reqwest::Url) -> String {
+    let host = url.host_str().unwrap_or("?");
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let segments: Vec<&str> = url.path_segments().map(|s| s.collect()).unwrap_or_default();
+    let last = segments.last().copied().unwrap_or("");
+    let hidden = if segments.len() > 1 || url.query().is_some() {
+        "…/"
+    } else {
+        ""
+    };
+    format!("{}://{host}{port}/{hidden}{last}", url.scheme())
+}
+
 /// The innermost error message ("Connection refused (os error 111)").
 pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut last = e;

@@ -4,6 +4,7 @@
 //!
 //! The binaries must be built first (`cargo build --workspace`); `scripts/test` does that.
 pub mod arr;
+pub mod files;
 pub mod opensubtitles;
 pub mod serve;
 pub mod swarm;

@@ -29,6 +29,15 @@ impl AssignmentService for AssignmentApi {
         Ok(Response::new(convert::assignment(a)))
     }
 
+    async fn assign_url(&self, req: Request<pb::AssignUrlRequest>) -> Reply<pb::Assignment> {
+        let req = req.into_inner();
+        let item = convert::item(req.item)?;
+        let labels = convert::labels(req.resolution, req.source);
+        let a = self.library.assign_http(item, &req.url, labels).await?;
+        super::jobs::fetch_missing_subtitles(&self.jobs, &self.library, vec![item]).await;
+        Ok(Response::new(convert::assignment(a)))
+    }
+
     async fn assign_torrent(
         &self,
         req: Request<pb::AssignTorrentRequest>,

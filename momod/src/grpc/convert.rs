@@ -188,7 +188,7 @@ pub fn assignment(a: Assignment) -> pb::Assignment {
             Some(info_hash.to_string()),
             Some(i32::try_from(*index).unwrap_or(i32::MAX)),
         ),
-        SourceFile::Local { .. } => (None, None),
+        SourceFile::Local { .. } | SourceFile::Http { .. } => (None, None),
     };
     pb::Assignment {
         id: a.id,

@@ -42,6 +42,39 @@ impl Library {
         Ok(attached.remove(0))
     }
 
+    /// Attaches the file at an http(s) URL to `item`, once its server has shown that it
+    /// serves the file by ranges.
+    pub async fn assign_http(&self, item: Item, url: &str, labels: Labels) -> Result<Assignment> {
+        let labels = check_labels(labels)?;
+        let url = http_url(url)?;
+        // An unknown item fails before the server is asked.
+        if !self.store.item_exists(item).await? {
+            return Err(item.not_found());
+        }
+        let source = self.http_source(&url, labels).await?;
+        let mut attached = self.attach(vec![(item, source)]).await?;
+        Ok(attached.remove(0))
+    }
+
+    /// The source an http(s) URL makes, once its server has answered a one-byte range.
+    pub(super) async fn http_source(
+        &self,
+        url: &reqwest::Url,
+        labels: Labels,
+    ) -> Result<NewSource> {
+        let shown = crate::web::shown_url(url);
+        let probe = self.streamer.http.probe(url, &shown).await?;
+        let path = http_name(&shown, probe.content_type.as_deref())?;
+        Ok(NewSource {
+            file: SourceFile::Http {
+                url: url.as_str().to_string(),
+                path,
+            },
+            size: probe.size,
+            labels,
+        })
+    }
+
     /// Attaches one file of a torrent to a movie or an episode.
     pub async fn assign_torrent(
         &self,
@@ -355,6 +388,60 @@ fn choose_file(inspected: &Inspected, choice: &FileChoice) -> Result<TorrentFile
             }
         }
     }
+}
+
+/// An http(s) URL of a video, as given; refused before anything is asked of its server.
+pub(super) fn http_url(text: &str) -> Result<reqwest::Url> {
+    let max = crate::stream::http::MAX_URL_BYTES;
+    if text.len() > max {
+        return Err(Error::InvalidArgument(format!(
+            "the URL is {} bytes long; at most {max} are accepted",
+            text.len()
+        )));
+    }
+    let url = reqwest::Url::parse(text.trim()).map_err(|e| {
+        Error::InvalidArgument(format!("`{}` is not a URL: {e}", crate::error::echo(text)))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(Error::InvalidArgument(format!(
+            "{} is not an http(s) URL with a host",
+            crate::web::shown_url(&url)
+        )));
+    }
+    Ok(url)
+}
+
+/// The name an HTTP source is shown by, which gives the share file its extension: the URL
+/// as it may be shown, with the extension its content type says when its name has none.
+fn http_name(shown: &str, content_type: Option<&str>) -> Result<String> {
+    if pack::has_video_extension(shown) {
+        return Ok(shown.to_string());
+    }
+    let ext = match content_type.unwrap_or("") {
+        "video/mp4" => "mp4",
+        "video/x-matroska" | "video/matroska" | "application/x-matroska" => "mkv",
+        "video/webm" => "webm",
+        "video/quicktime" => "mov",
+        "video/x-msvideo" | "video/avi" => "avi",
+        "video/mp2t" => "ts",
+        "video/mpeg" => "mpg",
+        "video/x-m4v" => "m4v",
+        "video/x-flv" => "flv",
+        "video/ogg" => "ogv",
+        "video/x-ms-wmv" => "wmv",
+        other => {
+            let called = if other.is_empty() {
+                "gives no content type".to_string()
+            } else {
+                format!("calls it {other}")
+            };
+            return Err(Error::FailedPrecondition(format!(
+                "{shown} cannot be a source: its name has no video extension (.mkv, .mp4, …) \
+                 and the server {called}"
+            )));
+        }
+    };
+    Ok(format!("{shown}.{ext}"))
 }
 
 fn check_labels(labels: Labels) -> Result<Labels> {

@@ -71,6 +71,8 @@ pub enum SourceKind {
     Torrent,
     /// A file under one of `library.local_roots`.
     Local,
+    /// A file on a web server that answers range requests.
+    Http,
 }
 
 impl SourceKind {
@@ -79,6 +81,7 @@ impl SourceKind {
         match self {
             SourceKind::Torrent => "torrent",
             SourceKind::Local => "local",
+            SourceKind::Http => "http",
         }
     }
 
@@ -86,6 +89,7 @@ impl SourceKind {
         match s {
             "torrent" => Some(SourceKind::Torrent),
             "local" => Some(SourceKind::Local),
+            "http" => Some(SourceKind::Http),
             _ => None,
         }
     }
@@ -219,6 +223,13 @@ pub enum SourceFile {
         /// Path inside the torrent.
         path: String,
     },
+    Http {
+        /// The URL as given, credentials and all: never shown or logged.
+        url: String,
+        /// What may be shown of it: scheme, host and last path segment. Its extension is
+        /// the share file's.
+        path: String,
+    },
 }
 
 impl SourceFile {
@@ -226,13 +237,16 @@ impl SourceFile {
         match self {
             SourceFile::Local { .. } => SourceKind::Local,
             SourceFile::Torrent { .. } => SourceKind::Torrent,
+            SourceFile::Http { .. } => SourceKind::Http,
         }
     }
 
-    /// The local path, or the path inside the torrent.
+    /// The local path, the path inside the torrent, or the URL as it may be shown.
     pub fn path(&self) -> &str {
         match self {
-            SourceFile::Local { path } | SourceFile::Torrent { path, .. } => path,
+            SourceFile::Local { path }
+            | SourceFile::Torrent { path, .. }
+            | SourceFile::Http { path, .. } => path,
         }
     }
 }
@@ -448,10 +462,10 @@ mod tests {
 
     #[test]
     fn kinds_have_one_text_form() {
-        for kind in [SourceKind::Torrent, SourceKind::Local] {
+        for kind in [SourceKind::Torrent, SourceKind::Local, SourceKind::Http] {
             assert_eq!(SourceKind::parse(kind.as_str()), Some(kind));
         }
-        assert_eq!(SourceKind::parse("http"), None);
+        assert_eq!(SourceKind::parse("ftp"), None);
         assert_eq!(Item::Episode(12).to_string(), "episode 12");
         assert_eq!(Item::Movie(3).kind().as_str(), "movie");
     }

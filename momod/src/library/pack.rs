@@ -52,11 +52,16 @@ static THREE_DIGITS: LazyLock<Regex> =
 
 /// A video file that is not a sample, trailer or extra.
 pub fn is_playable(path: &str) -> bool {
+    has_video_extension(path) && !EXTRA.is_match(path)
+}
+
+/// Whether the name ends with a video extension (.mkv, .mp4, …), in any case.
+pub fn has_video_extension(path: &str) -> bool {
     let ext = path
         .rsplit_once('.')
         .map(|(_, e)| e.to_ascii_lowercase())
         .unwrap_or_default();
-    VIDEO_EXTENSIONS.contains(&ext.as_str()) && !EXTRA.is_match(path)
+    VIDEO_EXTENSIONS.contains(&ext.as_str())
 }
 
 /// Episodes a file holds: (season if the name or a folder says, episode numbers).

@@ -251,8 +251,8 @@ impl Library {
         Ok(languages)
     }
 
-    /// The moviehash of the item's active source: the head and tail of a local file, or
-    /// of a torrent's file from the swarm (only those 128 KiB). None without a source, for
+    /// The moviehash of the item's active source: the head and tail of a local file, of a
+    /// torrent's file from the swarm, or of a URL (only those 128 KiB). None without a source, for
     /// a small file, or when the bytes do not come.
     async fn source_moviehash(&self, item: Item) -> Option<String> {
         let a = self.store.active_source(item).await.ok()??;
@@ -290,6 +290,15 @@ impl Library {
                     };
                     let head = range(0).await.ok()?;
                     let tail = range(tail_at).await.ok()?;
+                    Some((head, tail))
+                }
+                SourceFile::Http { url, .. } => {
+                    let http = &self.streamer.http;
+                    let head = http.read_range(url, a.size, 0, HASH_CHUNK).await.ok()?;
+                    let tail = http
+                        .read_range(url, a.size, tail_at, HASH_CHUNK)
+                        .await
+                        .ok()?;
                     Some((head, tail))
                 }
             }

@@ -15,7 +15,7 @@ use crate::torrent::{
 
 /// Fetches a `.torrent` file: bounded in time and size; the URL's credentials never shown.
 async fn fetch_torrent(url: &reqwest::Url) -> Result<Vec<u8>> {
-    let shown = shown_url(url);
+    let shown = crate::web::shown_url(url);
     let what = format!("the .torrent at {shown}");
     let shown = url.host_str().unwrap_or("the server").to_string();
     let http = reqwest::Client::builder()
@@ -48,21 +48,6 @@ pub enum TorrentInput<'a> {
 
 /// How long fetching a `.torrent` URL may take.
 const TORRENT_URL_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// A URL as it may be shown: its host and last path segment only (user, password, query
-/// and the rest of the path can hold a tracker's passkey).
-fn shown_url(url: &reqwest::Url) -> String {
-    let host = url.host_str().unwrap_or("?");
-    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
-    let segments: Vec<&str> = url.path_segments().map(|s| s.collect()).unwrap_or_default();
-    let last = segments.last().copied().unwrap_or("");
-    let hidden = if segments.len() > 1 || url.query().is_some() {
-        "…/"
-    } else {
-        ""
-    };
-    format!("{}://{host}{port}/{hidden}{last}", url.scheme())
-}
 
 fn torrent_url(text: &str) -> Option<reqwest::Url> {
     let url = reqwest::Url::parse(text).ok()?;

@@ -19,6 +19,7 @@ pub(super) struct SourceRow {
     info_hash: Option<String>,
     magnet: Option<String>,
     file_index: Option<i32>,
+    url: Option<String>,
 }
 
 /// Reads a source back from its columns (the one inverse of `insert`).
@@ -30,6 +31,7 @@ pub(super) fn source_file(row: SourceRow) -> Result<(SourceFile, u64)> {
         info_hash: hash,
         magnet,
         file_index: index,
+        url,
     } = row;
     let corrupt = || {
         Error::Internal(format!(
@@ -38,6 +40,10 @@ pub(super) fn source_file(row: SourceRow) -> Result<(SourceFile, u64)> {
     };
     let file = match SourceKind::parse(&kind) {
         Some(SourceKind::Local) => SourceFile::Local { path: path.clone() },
+        Some(SourceKind::Http) => SourceFile::Http {
+            url: url.ok_or_else(corrupt)?,
+            path: path.clone(),
+        },
         Some(SourceKind::Torrent) => SourceFile::Torrent {
             info_hash: hash
                 .as_deref()
@@ -241,8 +247,12 @@ fn insert(conn: &mut SqliteConnection, item: Item, new: &NewSource) -> Result<()
         Item::Movie(id) => (Some(id), None),
         Item::Episode(id) => (None, Some(id)),
     };
+    let url = match &new.file {
+        SourceFile::Http { url, .. } => Some(url.as_str()),
+        _ => None,
+    };
     let (hash, magnet, index) = match &new.file {
-        SourceFile::Local { .. } => (None, None, None),
+        SourceFile::Local { .. } | SourceFile::Http { .. } => (None, None, None),
         SourceFile::Torrent {
             info_hash,
             magnet,
@@ -264,6 +274,7 @@ fn insert(conn: &mut SqliteConnection, item: Item, new: &NewSource) -> Result<()
             assignments::info_hash.eq(hash),
             assignments::magnet.eq(magnet),
             assignments::file_index.eq(index),
+            assignments::url.eq(url),
             assignments::file_path.eq(new.file.path()),
             assignments::file_size.eq(i64::try_from(new.size).unwrap_or(i64::MAX)),
             assignments::resolution.eq(&new.labels.resolution),

@@ -55,6 +55,7 @@ diesel::table! {
         source -> Nullable<Text>,
         is_active -> Bool,
         created_at -> BigInt,
+        url -> Nullable<Text>,
     }
 }
 

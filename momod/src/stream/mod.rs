@@ -33,6 +33,8 @@ use bytes::Bytes;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
+pub mod http;
+
 use crate::error::{Error, Result};
 use crate::library::model::SourceFile;
 use crate::torrent::{Engine, InfoHash, Reader};
@@ -67,6 +69,7 @@ pub struct Settings {
     pub warm_next: bool,
     /// Bytes; 0 = unbounded.
     pub cache_max: u64,
+    pub http_timeout: Duration,
 }
 
 impl Settings {
@@ -80,6 +83,7 @@ impl Settings {
             reuse_idle: Duration::from_secs(stream.reuse_idle_s),
             warm_next: stream.warm_next,
             cache_max: cache_max_mb * MIB,
+            http_timeout: Duration::from_secs(stream.http_timeout_s),
         }
     }
 }
@@ -107,7 +111,7 @@ impl Target {
                 index: *index,
                 size,
             }),
-            SourceFile::Local { .. } => None,
+            SourceFile::Local { .. } | SourceFile::Http { .. } => None,
         }
     }
 
@@ -205,17 +209,21 @@ pub struct Streamer {
     /// Players' reads waiting on the swarm right now.
     waiting: watch::Sender<usize>,
     counters: Counters,
+    /// HTTP(S) sources' streams.
+    pub http: Arc<http::Http>,
 }
 
 impl Streamer {
-    pub fn new(engine: Arc<Engine>, settings: Settings) -> Arc<Streamer> {
-        Arc::new(Streamer {
+    pub fn new(engine: Arc<Engine>, settings: Settings) -> Result<Arc<Streamer>> {
+        let http = http::Http::new(settings.http_timeout, settings.reuse_idle)?;
+        Ok(Arc::new(Streamer {
             engine,
             settings,
             files: Mutex::new(HashMap::new()),
             waiting: watch::Sender::new(0),
             counters: Counters::default(),
-        })
+            http,
+        }))
     }
 
     /// A reader for a player at `offset` of `node`'s torrent file: a parked stream at that
@@ -501,6 +509,7 @@ impl Streamer {
                 _ = tokio::time::sleep(TICK) => {}
                 _ = shutdown.wait_for(|s| *s) => break,
             }
+            self.http.expire();
             let idle: Vec<FileKey> = {
                 let mut files = self.files.lock().expect("stream lock");
                 let reuse = self.settings.reuse_idle;

@@ -37,6 +37,7 @@ use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use crate::library::model::SourceFile;
+use crate::stream::http::HttpStream;
 use crate::stream::{PlayReader, Streamer};
 use crate::vfs::{FileNode, Node, Vfs};
 
@@ -398,12 +399,12 @@ pub(crate) fn share_path(raw: &str) -> Option<String> {
 }
 
 /// Whether a file of the share can still be read: a local source must still be a regular
-/// file (a torrent file is always listed; it is fetched when read).
+/// file (torrent and HTTP files are always listed; they are fetched when read).
 fn local_file_present(node: &Node) -> bool {
     match node {
         Node::File(f) => match &f.file {
             SourceFile::Local { path } => std::fs::metadata(path).is_ok_and(|m| m.is_file()),
-            SourceFile::Torrent { .. } => true,
+            SourceFile::Torrent { .. } | SourceFile::Http { .. } => true,
         },
         Node::Dir(_) => true,
     }
@@ -600,8 +601,8 @@ impl DavFileSystem for LibraryFs {
 }
 
 /// Opens the bytes behind a file of the share. A local file is opened now (a missing one is
-/// a 404 before any header is sent); a torrent is not touched until the first read, since
-/// HEAD opens files too.
+/// a 404 before any header is sent); a torrent or a URL is not touched until the first
+/// read, since HEAD opens files too.
 async fn open_source(
     file: Arc<FileNode>,
     streamer: &Arc<Streamer>,
@@ -644,6 +645,7 @@ async fn open_source(
             streamer: streamer.clone(),
             reader: None,
         },
+        SourceFile::Http { url, .. } => Backing::Http(streamer.http.stream(url, file.size, 0)),
     };
     Ok(Box::new(ShareFile {
         node: file,
@@ -661,6 +663,8 @@ enum Backing {
         streamer: Arc<Streamer>,
         reader: Option<Box<PlayReader>>,
     },
+    /// Connects on the first read; dropped, its connection waits for the next range.
+    Http(HttpStream),
 }
 
 /// One open file of the share, read in chunks: memory stays at one chunk whatever the size.
@@ -711,6 +715,10 @@ impl ShareFile {
                         FsError::GeneralFailure
                     })
             }
+            Backing::Http(stream) => stream.read(want).await.map_err(|e| {
+                warn!(file = %name, pos = self.pos, "HTTP source read failed: {e}");
+                FsError::GeneralFailure
+            }),
         }
     }
 }
@@ -765,6 +773,7 @@ impl DavFile for ShareFile {
                         .map_err(|_| FsError::GeneralFailure)?;
                 }
                 Backing::Torrent { reader: None, .. } => {}
+                Backing::Http(stream) => stream.seek(target),
             }
             self.pos = target;
             Ok(target)
