@@ -292,11 +292,18 @@ pub struct ImportReport {
 #[derive(Serialize)]
 pub struct ImportRow {
     pub outcome: String,
+    /// movie, show or episode.
+    pub kind: String,
     pub movie_id: Option<i64>,
+    pub show_id: Option<i64>,
+    pub episode_id: Option<i64>,
+    pub season_number: Option<i32>,
+    pub episode_number: Option<i32>,
     pub tmdb_id: Option<i64>,
     pub title: String,
     pub year: Option<i32>,
     pub file_path: Option<String>,
+    pub files: u32,
     pub note: String,
 }
 
@@ -309,7 +316,13 @@ impl From<pb::ImportReport> for ImportReport {
                 .into_iter()
                 .map(|row| ImportRow {
                     outcome: row.outcome,
+                    kind: row.kind,
                     movie_id: row.movie_id,
+                    show_id: row.show_id,
+                    episode_id: row.episode_id,
+                    season_number: row.season_number,
+                    episode_number: row.episode_number,
+                    files: row.files,
                     tmdb_id: row.tmdb_id,
                     title: row.title,
                     year: row.year,

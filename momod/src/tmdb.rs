@@ -141,6 +141,17 @@ struct SearchItemJson {
 }
 
 #[derive(Deserialize)]
+struct FindJson {
+    #[serde(default)]
+    tv_results: Vec<FindItemJson>,
+}
+
+#[derive(Deserialize)]
+struct FindItemJson {
+    id: i64,
+}
+
+#[derive(Deserialize)]
 struct ErrorJson {
     status_message: Option<String>,
 }
@@ -261,6 +272,19 @@ impl Tmdb {
                 })
                 .collect(),
         })
+    }
+
+    /// The TMDB id of the show TVDB knows as `tvdb_id`; None when TMDB links none.
+    pub async fn show_by_tvdb(&self, tvdb_id: i64) -> Result<Option<i64>> {
+        let found: FindJson = self
+            .get(
+                &format!("find/{tvdb_id}"),
+                &[("external_source", "tvdb_id".into())],
+                &format!("TVDB id {tvdb_id}"),
+                Cache::Use,
+            )
+            .await?;
+        Ok(found.tv_results.first().map(|r| r.id))
     }
 
     /// `kind` is "movie" or "tv".

@@ -13,6 +13,12 @@ pub const MAX_SUBTITLE_BYTES: usize = 5 * 1024 * 1024;
 /// What an `AddSubtitleRequest` may take on the wire: the largest file and room for the rest.
 pub const MAX_SUBTITLE_REQUEST_BYTES: usize = MAX_SUBTITLE_BYTES + 64 * 1024;
 
+/// The largest M3U playlist momoctl sends (`ImportM3uRequest.playlist`); a larger one is
+/// given by URL, which momod fetches.
+pub const MAX_PLAYLIST_BYTES: usize = 16 * 1024 * 1024;
+/// What a request carrying a playlist may take on the wire.
+pub const MAX_PLAYLIST_REQUEST_BYTES: usize = MAX_PLAYLIST_BYTES + 64 * 1024;
+
 /// Encoded descriptor set, served by the daemon's reflection service.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("momo_descriptor");
 

@@ -26,6 +26,8 @@ pub struct FakeShow {
 struct State {
     movies: BTreeMap<i64, (String, String, String)>, // id → (title, original title, release date)
     shows: BTreeMap<i64, FakeShow>,
+    /// TVDB id → TMDB show id, for `/find`.
+    tvdb: BTreeMap<i64, i64>,
     /// path → HTTP status to answer instead (e.g. 500).
     failures: HashMap<String, u16>,
     /// path → number of 429 answers still to give.
@@ -240,6 +242,8 @@ fn standard_data() -> State {
             seasons: dark,
         },
     );
+    s.tvdb.insert(81189, 1396);
+    s.tvdb.insert(334824, 70523);
     s
 }
 
@@ -326,7 +330,32 @@ fn answer(
                 _ => error(404, 34, "The resource you requested could not be found."),
             }
         }
+        ["find", id] if params.get("external_source").map(String::as_str) == Some("tvdb_id") => {
+            let tv: Vec<Value> = id
+                .parse::<i64>()
+                .ok()
+                .and_then(|id| st.tvdb.get(&id))
+                .and_then(|tmdb| st.shows.get(tmdb))
+                .map(|s| {
+                    vec![json!({"id": s.id, "name": s.name, "original_name": s.name,
+                                "first_air_date": s.first_air_date, "media_type": "tv",
+                                "origin_country": ["US"], "popularity": 300.1})]
+                })
+                .unwrap_or_default();
+            (
+                200,
+                json!({"movie_results": [], "person_results": [], "tv_results": tv,
+                       "tv_episode_results": [], "tv_season_results": []}),
+                vec![],
+            )
+        }
         ["search", kind] => {
+            // TMDB's year filters: a movie released that year, a show first aired that year.
+            let year = params
+                .get("year")
+                .or_else(|| params.get("first_air_date_year"))
+                .cloned();
+            let in_year = |date: &str| year.as_deref().is_none_or(|y| date.starts_with(y));
             let q = params
                 .get("query")
                 .cloned()
@@ -335,8 +364,9 @@ fn answer(
             let results: Vec<Value> = if *kind == "movie" {
                 st.movies
                     .iter()
-                    .filter(|(_, (t, o, _))| {
-                        t.to_lowercase().contains(&q) || o.to_lowercase().contains(&q)
+                    .filter(|(_, (t, o, d))| {
+                        (t.to_lowercase().contains(&q) || o.to_lowercase().contains(&q))
+                            && in_year(d)
                     })
                     .map(|(id, (t, o, d))| {
                         json!({"adult": false, "id": id, "title": t, "original_title": o,
@@ -347,7 +377,7 @@ fn answer(
             } else {
                 st.shows
                     .values()
-                    .filter(|s| s.name.to_lowercase().contains(&q))
+                    .filter(|s| s.name.to_lowercase().contains(&q) && in_year(&s.first_air_date))
                     .map(|s| {
                         json!({"id": s.id, "name": s.name, "original_name": s.name,
                                "first_air_date": s.first_air_date, "origin_country": ["US"],

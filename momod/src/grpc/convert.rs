@@ -10,7 +10,8 @@ use crate::library::model::{
     TorrentUser, TorrentView,
 };
 use crate::library::{
-    ImportReport, ImportRow, NewShow, OfferList, RefreshReport, SearchResult, TorrentInput,
+    ImportReport, ImportRow, M3uFilter, NewShow, OfferList, RefreshReport, SearchResult,
+    TorrentInput,
 };
 use crate::torrent::{InfoHash, Inspected, TorrentFile};
 
@@ -230,15 +231,32 @@ pub fn import_report(r: ImportReport) -> pb::ImportReport {
             .rows
             .into_iter()
             .map(|row: ImportRow| pb::ImportRow {
+                kind: row.kind.as_str().to_string(),
                 title: row.title,
                 year: row.year,
                 tmdb_id: row.tmdb_id,
                 movie_id: row.movie_id,
+                show_id: row.show_id,
+                episode_id: row.episode_id,
+                season_number: row.episode.map(|(s, _)| s),
+                episode_number: row.episode.map(|(_, e)| e),
                 outcome: row.outcome.as_str().to_string(),
                 file_path: row.file_path,
+                files: row.files,
                 note: row.note,
             })
             .collect(),
+    }
+}
+
+pub fn m3u_filter(r: &pb::ImportM3uRequest) -> M3uFilter {
+    M3uFilter {
+        group: Some(r.group.clone()).filter(|g| !g.is_empty()),
+        only: match pb::ImportOnly::try_from(r.only) {
+            Ok(pb::ImportOnly::Movies) => Some(MediaKind::Movie),
+            Ok(pb::ImportOnly::Shows) => Some(MediaKind::Show),
+            _ => None,
+        },
     }
 }
 

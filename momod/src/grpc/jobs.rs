@@ -154,6 +154,19 @@ async fn execute(
             // Many movies: no one target.
             (JobValue::Import(convert::import_report(report)), None)
         }
+        Op::ImportSonarr(r) => {
+            let report = library
+                .import_sonarr(&r.url, &r.api_key, r.dry_run, &r.path_map, ctx)
+                .await?;
+            (JobValue::Import(convert::import_report(report)), None)
+        }
+        Op::ImportM3u(r) => {
+            let filter = convert::m3u_filter(&r);
+            let report = library
+                .import_m3u(&r.playlist, &r.url, &filter, r.dry_run, ctx)
+                .await?;
+            (JobValue::Import(convert::import_report(report)), None)
+        }
         Op::FetchSubtitles(r) => {
             let item = convert::item(r.item).map_err(bad)?;
             let subs = library
@@ -192,8 +205,24 @@ async fn describe(library: &Library, mut op: Op) -> Result<NewJob, Status> {
         }
         // Checked with the key, then the key is kept in memory only.
         Op::ImportRadarr(r) => {
-            crate::library::check_import(&r.url, &r.api_key, &r.path_map)?;
+            crate::library::check_arr("Radarr", &r.url, &r.api_key, &r.path_map)?;
             r.api_key = crate::library::hold_key(&r.api_key);
+        }
+        Op::ImportSonarr(r) => {
+            crate::library::check_arr("Sonarr", &r.url, &r.api_key, &r.path_map)?;
+            r.api_key = crate::library::hold_key(&r.api_key);
+        }
+        Op::ImportM3u(r) => {
+            crate::library::check_m3u(&convert::m3u_filter(r))?;
+            if r.playlist.is_empty() {
+                crate::library::check_playlist_url(&r.url)?;
+            } else if r.playlist.len() > momo_proto::MAX_PLAYLIST_BYTES {
+                return Err(Status::invalid_argument(format!(
+                    "the playlist is {} bytes; at most {} can be sent (give its URL instead)",
+                    r.playlist.len(),
+                    momo_proto::MAX_PLAYLIST_BYTES
+                )));
+            }
         }
         _ => {}
     }
@@ -252,6 +281,25 @@ async fn describe(library: &Library, mut op: Op) -> Result<NewJob, Status> {
             None,
             Some("import_radarr".to_string()),
         ),
+        Op::ImportSonarr(_) => (
+            JobKind::ImportSonarr,
+            "import Sonarr".to_string(),
+            None,
+            Some("import_sonarr".to_string()),
+        ),
+        Op::ImportM3u(r) => {
+            let from = match reqwest::Url::parse(&r.url) {
+                Ok(u) if r.playlist.is_empty() => crate::web::shown_url(&u),
+                _ => format!("a playlist of {} bytes", r.playlist.len()),
+            };
+            let dry = if r.dry_run { " (dry run)" } else { "" };
+            (
+                JobKind::ImportM3u,
+                format!("import M3U {from}{dry}"),
+                None,
+                None,
+            )
+        }
         Op::FetchSubtitles(r) => {
             let item = convert::item(r.item)?;
             library.check_fetch_subtitles(item, &r.languages).await?;

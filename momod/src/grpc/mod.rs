@@ -48,6 +48,13 @@ use torrent::TorrentApi;
 const MAX_REQUEST_BYTES: usize = 256 * 1024;
 /// Requests that may carry a `.torrent` file (assignments, jobs, torrent files).
 const MAX_TORRENT_REQUEST_BYTES: usize = crate::torrent::MAX_TORRENT_FILE_BYTES + 64 * 1024;
+/// Jobs' requests carry a `.torrent` file or an M3U playlist.
+const MAX_JOB_REQUEST_BYTES: usize =
+    if MAX_TORRENT_REQUEST_BYTES > momo_proto::MAX_PLAYLIST_REQUEST_BYTES {
+        MAX_TORRENT_REQUEST_BYTES
+    } else {
+        momo_proto::MAX_PLAYLIST_REQUEST_BYTES
+    };
 
 /// Binds every configured listener, then serves until `shutdown` turns true. Calls in
 /// flight then get `grace` to finish before they are dropped.
@@ -104,7 +111,7 @@ pub async fn serve(
                 library: library.clone(),
                 jobs: jobs.clone(),
             })
-            .max_decoding_message_size(MAX_REQUEST_BYTES),
+            .max_decoding_message_size(momo_proto::MAX_PLAYLIST_REQUEST_BYTES),
         )
         .add_service(
             AssignmentServiceServer::new(AssignmentApi {
@@ -118,7 +125,7 @@ pub async fn serve(
                 jobs: jobs.clone(),
                 library: library.clone(),
             })
-            .max_decoding_message_size(MAX_TORRENT_REQUEST_BYTES),
+            .max_decoding_message_size(MAX_JOB_REQUEST_BYTES),
         )
         .add_service(
             SubtitleServiceServer::new(SubtitleApi {

@@ -59,6 +59,8 @@ pub enum JobKind {
     AssignPack,
     SubtitleFetch,
     ImportRadarr,
+    ImportSonarr,
+    ImportM3u,
 }
 
 impl JobKind {
@@ -70,6 +72,8 @@ impl JobKind {
             JobKind::AssignPack => "assign_pack",
             JobKind::SubtitleFetch => "subtitle_fetch",
             JobKind::ImportRadarr => "import_radarr",
+            JobKind::ImportSonarr => "import_sonarr",
+            JobKind::ImportM3u => "import_m3u",
         }
     }
 
@@ -81,6 +85,8 @@ impl JobKind {
             JobKind::AssignPack,
             JobKind::SubtitleFetch,
             JobKind::ImportRadarr,
+            JobKind::ImportSonarr,
+            JobKind::ImportM3u,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -92,8 +98,11 @@ impl JobKind {
         match self {
             // Adds only what TMDB gained since: running it twice changes nothing.
             JobKind::ShowRefresh => OnRestart::Requeue,
-            // An import's API key was only ever in memory.
+            // An import's API key was only ever in memory; a playlist import is started
+            // again by hand, like any import, once the person has seen it stop.
             JobKind::ImportRadarr
+            | JobKind::ImportSonarr
+            | JobKind::ImportM3u
             | JobKind::ShowAdd
             | JobKind::AssignTorrent
             | JobKind::AssignPack

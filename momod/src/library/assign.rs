@@ -274,7 +274,7 @@ impl Library {
 
     /// Stores the sources (one transaction, all or nothing) and says where each item now
     /// appears in the share.
-    async fn attach(&self, sources: Vec<(Item, NewSource)>) -> Result<Vec<Assignment>> {
+    pub(super) async fn attach(&self, sources: Vec<(Item, NewSource)>) -> Result<Vec<Assignment>> {
         let mut attached = self.store.attach(sources).await?;
         let tree = self.vfs.tree().await?;
         for a in &mut attached {

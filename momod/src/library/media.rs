@@ -115,24 +115,7 @@ impl Library {
                     specials,
                 };
                 self.refuse_existing(MediaKind::Show, tmdb_id).await?;
-                ctx.step(format!("fetching show {tmdb_id} from TMDB"));
-                let info = self.tmdb.show(tmdb_id, Cache::Use).await?;
-                let origin = Origin::Tmdb(&format!("show {tmdb_id}"));
-                let title = limits::title(&info.title, origin)?;
-                let year = limits::year(info.year, origin)?;
-                limits::season_list(&info.seasons, origin)?;
-                let wanted = wanted_seasons(&info, &filter)?;
-                let fetched = self
-                    .fetch_seasons(tmdb_id, &wanted, Cache::Use, ctx)
-                    .await?;
-                let fetched = limits::seasons(fetched, origin)?;
-                let record = NewShowRecord {
-                    tmdb_id: Some(tmdb_id),
-                    title,
-                    year,
-                    filter,
-                };
-                (record, fetched)
+                self.tmdb_show(tmdb_id, filter, ctx).await?
             }
             NewShow::Manual {
                 title,
@@ -157,6 +140,33 @@ impl Library {
         ctx.step(format!("storing {} seasons", seasons.len()));
         let id = self.store.insert_show(record, seasons).await?;
         self.get_show(id).await
+    }
+
+    /// A show as TMDB has it, with the seasons `filter` keeps, checked and ready to store.
+    pub(super) async fn tmdb_show(
+        &self,
+        tmdb_id: i64,
+        filter: SeasonFilter,
+        ctx: &JobCtx,
+    ) -> Result<(NewShowRecord, Vec<SeasonInfo>)> {
+        ctx.step(format!("fetching show {tmdb_id} from TMDB"));
+        let info = self.tmdb.show(tmdb_id, Cache::Use).await?;
+        let origin = Origin::Tmdb(&format!("show {tmdb_id}"));
+        let title = limits::title(&info.title, origin)?;
+        let year = limits::year(info.year, origin)?;
+        limits::season_list(&info.seasons, origin)?;
+        let wanted = wanted_seasons(&info, &filter)?;
+        let fetched = self
+            .fetch_seasons(tmdb_id, &wanted, Cache::Use, ctx)
+            .await?;
+        let fetched = limits::seasons(fetched, origin)?;
+        let record = NewShowRecord {
+            tmdb_id: Some(tmdb_id),
+            title,
+            year,
+            filter,
+        };
+        Ok((record, fetched))
     }
 
     /// Checks what `add_show` can check without TMDB, so a bad request is refused before a

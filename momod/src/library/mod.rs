@@ -9,7 +9,7 @@
 //! - `pack`: reading release file names (which files are videos, which episodes a file holds)
 //!   and mapping a pack's files to a show's episodes.
 //! - `torrents`: the engine's torrents with the items that play from them.
-//! - `import`: a Radarr library's movies and files, added in bulk.
+//! - `import`: Radarr and Sonarr libraries and M3U playlists, added in bulk.
 //! - `subtitles`: attaching subtitles to items (by hand, from the item's torrent), listing
 //!   and removing them.
 //!
@@ -36,7 +36,9 @@ use crate::tmdb::Tmdb;
 use crate::torrent::Engine;
 use crate::vfs::Vfs;
 
-pub use import::{ImportReport, ImportRow, check_import, hold_key};
+pub use import::{
+    ImportReport, ImportRow, M3uFilter, check_arr, check_m3u, check_playlist_url, hold_key,
+};
 pub use media::{NewMovie, NewShow, RefreshReport, SearchResult};
 pub use subtitles::OfferList;
 pub use torrents::TorrentInput;

@@ -96,7 +96,7 @@ impl SourceKind {
 }
 
 /// Movie or show, for lookups that treat both alike (search, the TMDB duplicate check).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MediaKind {
     Movie,
     Show,
