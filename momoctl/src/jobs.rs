@@ -305,6 +305,7 @@ pub fn unexpected(value: JobValue) -> Failure {
         JobValue::Pack(_) => "a pack report",
         JobValue::Subtitles(_) => "a list of subtitles",
         JobValue::Import(_) => "an import report",
+        JobValue::Pin(_) => "a pin",
     };
     Failure::Daemon(Status::internal(format!(
         "the job returned {kind}, not what this command expects"
@@ -320,6 +321,7 @@ pub fn print_result(format: Format, value: JobValue) {
         JobValue::Pack(r) => crate::assign::print_pack_report(format, r),
         JobValue::Subtitles(r) => crate::subs::print_list(format, r.subtitles),
         JobValue::Import(r) => crate::import::print_report(format, r),
+        JobValue::Pin(p) => crate::pins::print_pin(format, p),
     }
 }
 

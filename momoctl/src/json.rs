@@ -335,6 +335,45 @@ impl From<pb::ImportReport> for ImportReport {
 }
 
 #[derive(Serialize)]
+pub struct Pin {
+    pub item_kind: &'static str,
+    pub item_id: i64,
+    pub assignment_id: i64,
+    pub source_kind: String,
+    pub file_path: String,
+    pub share_path: String,
+    /// downloading, done, failed.
+    pub state: String,
+    pub bytes_done: u64,
+    pub size: u64,
+    pub job_id: Option<i64>,
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+impl From<pb::Pin> for Pin {
+    fn from(p: pb::Pin) -> Pin {
+        let item = p.item.unwrap_or_default();
+        Pin {
+            item_kind: item_kind(item.kind),
+            item_id: item.id,
+            assignment_id: p.assignment_id,
+            source_kind: p.source_kind,
+            file_path: p.file_path,
+            share_path: p.share_path,
+            state: p.state,
+            bytes_done: p.bytes_done,
+            size: p.size,
+            job_id: p.job_id,
+            error: p.error,
+            created_at: p.created_at,
+            finished_at: p.finished_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
 pub struct SubtitleSearch {
     pub moviehash: Option<String>,
     pub offers: Vec<SubtitleOffer>,

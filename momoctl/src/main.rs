@@ -9,6 +9,7 @@ mod jobs;
 mod json;
 mod library;
 mod output;
+mod pins;
 mod subs;
 mod system;
 mod torrent;
@@ -64,7 +65,25 @@ enum Command {
         kind: assign::ItemKind,
         id: i64,
     },
-    /// Bring an existing library in: `import radarr --url URL --api-key KEY`.
+    /// Download an item's source whole to momod's disk (resumable, never evicted), to play
+    /// it with the swarm or the server gone. Returns at once; --wait follows the download.
+    Pin {
+        #[arg(value_enum)]
+        kind: assign::ItemKind,
+        id: i64,
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Drop an item's pin: its data may be evicted again (an HTTP copy is deleted).
+    Unpin {
+        #[arg(value_enum)]
+        kind: assign::ItemKind,
+        id: i64,
+    },
+    /// Pinned items with their download progress.
+    Pins,
+    /// Bring an existing library in: `import radarr|sonarr --url URL --api-key KEY`,
+    /// `import m3u FILE|URL`.
     #[command(subcommand)]
     Import(import::ImportCmd),
     /// Subtitles of movies and episodes: ls, add, rm.
@@ -148,6 +167,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Torrent(cmd) => torrent::run(channel, auth, cli.output, cmd).await,
         Command::Subs(cmd) => subs::run(channel, auth, cli.output, cmd).await,
         Command::Import(cmd) => import::run(channel, auth, cli.output, cmd).await,
+        Command::Pin { kind, id, wait } => {
+            pins::pin(channel, auth, cli.output, kind, id, wait).await
+        }
+        Command::Unpin { kind, id } => pins::unpin(channel, auth, cli.output, kind, id).await,
+        Command::Pins => pins::list(channel, auth, cli.output).await,
         Command::Tui => tui::run(channel, auth).await,
         Command::Jobs { all } => jobs::list(channel, auth, cli.output, all).await,
         Command::Job(cmd) => jobs::job(channel, auth, cli.output, cmd).await,

@@ -132,6 +132,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let streamer = stream::Streamer::new(
         engine.clone(),
         stream::Settings::from_config(&config.stream, config.torrent.cache_max_mb),
+        data_dir.join("pins"),
     )?;
     let library = library::Library::new(
         store.clone(),
@@ -221,6 +222,16 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let idle = tokio::spawn(engine.clone().idle_loop(shutdown_rx.clone()));
     let maintain = tokio::spawn(streamer.clone().maintain(shutdown_rx.clone()));
     tokio::spawn(return_free_memory(shutdown_rx.clone()));
+    {
+        let library = library.clone();
+        let shutdown = shutdown_rx.clone();
+        tokio::spawn(async move {
+            if let Err(e) = library.restore_pins().await {
+                warn!("pins not restored: {e}");
+            }
+            library.keep_pins(shutdown).await;
+        });
+    }
     // Jobs stop with the listeners, so calls waiting on them are answered within the grace.
     let stop_jobs = {
         let jobs = jobs.clone();

@@ -264,8 +264,15 @@ impl Tracker {
 
 /// aria2c seeding `torrent` from `data_parent` (the folder holding the torrent's content).
 pub fn aria2_seed(torrent: &Path, data_parent: &Path) -> Process {
+    aria2_seed_at(torrent, data_parent, None)
+}
+
+/// The same, uploading at most `limit` (aria2c's units: "512K", "1M").
+pub fn aria2_seed_at(torrent: &Path, data_parent: &Path, limit: Option<&str>) -> Process {
     let port = free_port().to_string();
+    let limit = format!("--max-overall-upload-limit={}", limit.unwrap_or("0"));
     let child = std::process::Command::new("aria2c")
+        .arg(&limit)
         .args([
             "--enable-dht=false",
             "--enable-dht6=false",

@@ -355,6 +355,23 @@ fn samples() -> Vec<(&'static str, Value)> {
             })),
         ),
         (
+            "Pin",
+            v(&Pin::from(pb::Pin {
+                item: item(pb::ItemKind::Movie, 1),
+                assignment_id: 3,
+                source_kind: "http".into(),
+                file_path: "http://vod.example/…/1.mkv".into(),
+                share_path: "/Movies/Fight Club (1999)/Fight Club (1999).mkv".into(),
+                state: "downloading".into(),
+                bytes_done: 1000,
+                size: 4000,
+                job_id: Some(9),
+                error: None,
+                created_at: 1_700_000_000,
+                finished_at: None,
+            })),
+        ),
+        (
             "SubtitleSearch",
             v(&SubtitleSearch::from(pb::SearchSubtitlesResponse {
                 moviehash: Some("8e245d9679d31e12".into()),

@@ -6,7 +6,7 @@ use tonic::Status;
 
 use crate::library::model::{
     Assignment, EpisodeDetail, FileChoice, Item, ItemKind, Labels, MediaKind, Movie, PackEpisode,
-    PackMatch, PackReport, PackSubtitle, ShowDetail, ShowSummary, SourceFile, Subtitle,
+    PackMatch, PackReport, PackSubtitle, Pin, ShowDetail, ShowSummary, SourceFile, Subtitle,
     TorrentUser, TorrentView,
 };
 use crate::library::{
@@ -246,6 +246,23 @@ pub fn import_report(r: ImportReport) -> pb::ImportReport {
                 note: row.note,
             })
             .collect(),
+    }
+}
+
+pub fn pin(p: Pin) -> pb::Pin {
+    pb::Pin {
+        item: Some(item_ref(p.item)),
+        assignment_id: p.assignment_id,
+        source_kind: p.file.kind().as_str().to_string(),
+        file_path: p.file.path().to_string(),
+        share_path: p.share_path,
+        state: p.state.as_str().to_string(),
+        bytes_done: p.done,
+        size: p.size,
+        job_id: p.job_id,
+        error: p.error,
+        created_at: p.created_at,
+        finished_at: p.finished_at,
     }
 }
 

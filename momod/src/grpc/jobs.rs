@@ -167,6 +167,14 @@ async fn execute(
                 .await?;
             (JobValue::Import(convert::import_report(report)), None)
         }
+        Op::Pin(r) => {
+            if let Some(id) = ctx.job_id() {
+                library.set_pin_job(r.assignment_id, id).await?;
+            }
+            let pin = library.download_pin(r.assignment_id, ctx).await?;
+            let target = Some(pin.item.into());
+            (JobValue::Pin(convert::pin(pin)), target)
+        }
         Op::FetchSubtitles(r) => {
             let item = convert::item(r.item).map_err(bad)?;
             let subs = library
@@ -189,7 +197,7 @@ async fn execute(
 
 /// Checks a request as far as it can be checked at once and says what job it makes. A bad
 /// request is refused here, before any job exists.
-async fn describe(library: &Library, mut op: Op) -> Result<NewJob, Status> {
+pub async fn describe(library: &Library, mut op: Op) -> Result<NewJob, Status> {
     // A .torrent URL is fetched now: the job keeps the file, not a URL that may carry a
     // password or a passkey.
     match &mut op {
@@ -207,6 +215,11 @@ async fn describe(library: &Library, mut op: Op) -> Result<NewJob, Status> {
         Op::ImportRadarr(r) => {
             crate::library::check_arr("Radarr", &r.url, &r.api_key, &r.path_map)?;
             r.api_key = crate::library::hold_key(&r.api_key);
+        }
+        // The pin is made now; its job downloads that assignment.
+        Op::Pin(r) => {
+            let pin = library.pin(convert::item(r.item)?).await?;
+            r.assignment_id = pin.assignment_id;
         }
         Op::ImportSonarr(r) => {
             crate::library::check_arr("Sonarr", &r.url, &r.api_key, &r.path_map)?;
@@ -281,6 +294,16 @@ async fn describe(library: &Library, mut op: Op) -> Result<NewJob, Status> {
             None,
             Some("import_radarr".to_string()),
         ),
+        Op::Pin(r) => {
+            let item = convert::item(r.item)?;
+            (
+                JobKind::Pin,
+                format!("pin {} {}", item.kind().as_str(), item.id()),
+                Some(item.into()),
+                // One download per pinned source.
+                Some(format!("pin:{}", r.assignment_id)),
+            )
+        }
         Op::ImportSonarr(_) => (
             JobKind::ImportSonarr,
             "import Sonarr".to_string(),

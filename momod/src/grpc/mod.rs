@@ -7,6 +7,7 @@ mod assignment;
 mod convert;
 mod jobs;
 mod library;
+mod pins;
 mod subtitles;
 mod system;
 mod torrent;
@@ -22,6 +23,7 @@ use anyhow::{Context, bail};
 use momo_proto::v1::assignment_service_server::AssignmentServiceServer;
 use momo_proto::v1::job_service_server::JobServiceServer;
 use momo_proto::v1::library_service_server::LibraryServiceServer;
+use momo_proto::v1::pin_service_server::PinServiceServer;
 use momo_proto::v1::subtitle_service_server::SubtitleServiceServer;
 use momo_proto::v1::system_service_server::SystemServiceServer;
 use momo_proto::v1::torrent_service_server::TorrentServiceServer;
@@ -40,6 +42,7 @@ use assignment::AssignmentApi;
 use jobs::JobApi;
 pub use jobs::executor as job_executor;
 use library::LibraryApi;
+use pins::PinApi;
 use subtitles::SubtitleApi;
 use system::SystemApi;
 use torrent::TorrentApi;
@@ -126,6 +129,13 @@ pub async fn serve(
                 library: library.clone(),
             })
             .max_decoding_message_size(MAX_JOB_REQUEST_BYTES),
+        )
+        .add_service(
+            PinServiceServer::new(PinApi {
+                library: library.clone(),
+                jobs: jobs.clone(),
+            })
+            .max_decoding_message_size(MAX_REQUEST_BYTES),
         )
         .add_service(
             SubtitleServiceServer::new(SubtitleApi {

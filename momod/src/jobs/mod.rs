@@ -5,7 +5,8 @@
 //!   each kind.
 //! - `log`: the tracing layer that turns events inside a job's span into its log lines.
 //!
-//! One runner: every job is a task that waits for one of `jobs.concurrency` slots, runs the
+//! One runner: every job is a task that waits for one of `jobs.concurrency` slots (a pin,
+//! which downloads for long, for one of `DOWNLOADS` slots of its own), runs the
 //! executor (the API layer decodes the request and calls the library), and records the end.
 //! The runner knows nothing of what a job does; the executor knows nothing of queues.
 //!
@@ -51,6 +52,9 @@ pub struct Settings {
     pub retention: Duration,
 }
 
+/// Download jobs (pins) running at once; more wait their turn.
+const DOWNLOADS: usize = 2;
+
 // The phases of a live job, moved by compare-and-swap so that cancel and commit race safely.
 const QUEUED: u8 = 0;
 const RUNNING: u8 = 1;
@@ -82,6 +86,11 @@ pub struct JobCtx {
 }
 
 impl JobCtx {
+    /// The job's id (None outside a job).
+    pub fn job_id(&self) -> Option<i64> {
+        self.live.as_ref().map(|l| l.view.borrow().id)
+    }
+
     /// Says what the job does now; also a log line of the job.
     pub fn step(&self, step: impl Into<String>) {
         let step = step.into();
@@ -137,6 +146,8 @@ struct Inner {
     store: Store,
     executor: Executor,
     slots: Arc<Semaphore>,
+    /// The lane of download jobs (pins).
+    download_slots: Arc<Semaphore>,
     live: Mutex<HashMap<i64, Arc<Live>>>,
     updates: broadcast::Sender<Job>,
     logs: broadcast::Sender<LogEvent>,
@@ -157,6 +168,7 @@ impl Jobs {
                 store: store.clone(),
                 executor,
                 slots: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+                download_slots: Arc::new(Semaphore::new(DOWNLOADS)),
                 live: Mutex::new(HashMap::new()),
                 updates,
                 logs: logs.clone(),
@@ -455,8 +467,13 @@ fn error_of(e: &Error) -> JobError {
 async fn drive(inner: Arc<Inner>, live: Arc<Live>, job: Job) {
     let id = job.id;
     let span = tracing::info_span!(log::JOB_SPAN, job_id = id, kind = job.kind.as_str());
+    let slots = if job.kind.is_download() {
+        &inner.download_slots
+    } else {
+        &inner.slots
+    };
     let permit = tokio::select! {
-        permit = inner.slots.clone().acquire_owned() => permit.ok(),
+        permit = slots.clone().acquire_owned() => permit.ok(),
         () = live.cancel.cancelled() => None,
     };
     let started = permit.is_some()

@@ -61,9 +61,16 @@ pub enum JobKind {
     ImportRadarr,
     ImportSonarr,
     ImportM3u,
+    Pin,
 }
 
 impl JobKind {
+    /// Pins download for as long as a file takes: they run in a lane of their own, so they
+    /// never hold up the other jobs.
+    pub fn is_download(self) -> bool {
+        self == JobKind::Pin
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::ShowAdd => "show_add",
@@ -74,6 +81,7 @@ impl JobKind {
             JobKind::ImportRadarr => "import_radarr",
             JobKind::ImportSonarr => "import_sonarr",
             JobKind::ImportM3u => "import_m3u",
+            JobKind::Pin => "pin",
         }
     }
 
@@ -87,6 +95,7 @@ impl JobKind {
             JobKind::ImportRadarr,
             JobKind::ImportSonarr,
             JobKind::ImportM3u,
+            JobKind::Pin,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -98,6 +107,8 @@ impl JobKind {
         match self {
             // Adds only what TMDB gained since: running it twice changes nothing.
             JobKind::ShowRefresh => OnRestart::Requeue,
+            // Picks the download up where it stopped.
+            JobKind::Pin => OnRestart::Requeue,
             // An import's API key was only ever in memory; a playlist import is started
             // again by hand, like any import, once the person has seen it stop.
             JobKind::ImportRadarr

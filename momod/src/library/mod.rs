@@ -9,6 +9,7 @@
 //! - `pack`: reading release file names (which files are videos, which episodes a file holds)
 //!   and mapping a pack's files to a show's episodes.
 //! - `torrents`: the engine's torrents with the items that play from them.
+//! - `pins`: sources pinned to disk (downloaded whole, never evicted).
 //! - `import`: Radarr and Sonarr libraries and M3U playlists, added in bulk.
 //! - `subtitles`: attaching subtitles to items (by hand, from the item's torrent), listing
 //!   and removing them.
@@ -21,6 +22,7 @@ pub mod limits;
 mod media;
 pub mod model;
 pub(crate) mod pack;
+mod pins;
 mod subtitles;
 mod torrents;
 

@@ -251,6 +251,48 @@ impl SourceFile {
     }
 }
 
+/// Where a pin's download is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinState {
+    Downloading,
+    Done,
+    Failed,
+}
+
+impl PinState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PinState::Downloading => "downloading",
+            PinState::Done => "done",
+            PinState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PinState> {
+        [PinState::Downloading, PinState::Done, PinState::Failed]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+}
+
+/// A source pinned to disk: downloaded whole, never evicted.
+#[derive(Debug, Clone)]
+pub struct Pin {
+    pub assignment_id: i64,
+    pub item: Item,
+    pub file: SourceFile,
+    pub size: u64,
+    pub state: PinState,
+    /// The job downloading it (the last one, once it ended).
+    pub job_id: Option<i64>,
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+    /// Filled by the library: bytes on disk now, and where the item is in the share.
+    pub done: u64,
+    pub share_path: String,
+}
+
 /// A source about to be attached to an item.
 #[derive(Debug, Clone)]
 pub struct NewSource {

@@ -84,6 +84,7 @@ impl Store {
                         .execute(conn)?;
                     // Subtitles that came with the old release are timed for it.
                     super::subtitles::drop_torrent_subtitles(conn, item)?;
+                    super::pins::drop_pin(conn, old)?;
                 }
                 insert(conn, item, new)?;
                 let mut a = active(conn, item)?
@@ -130,6 +131,7 @@ impl Store {
                 diesel::update(assignments::table.find(a.id))
                     .set(assignments::is_active.eq(false))
                     .execute(conn)?;
+                super::pins::drop_pin(conn, a.id)?;
             }
             Ok(current)
         })
@@ -172,13 +174,15 @@ impl Store {
     pub async fn detach_torrent(&self, hash: &InfoHash) -> Result<usize> {
         let hash = hash.as_str().to_string();
         self.write(move |conn| {
-            Ok(diesel::update(
+            let n = diesel::update(
                 assignments::table
                     .filter(assignments::is_active)
                     .filter(assignments::info_hash.eq(&hash)),
             )
             .set(assignments::is_active.eq(false))
-            .execute(conn)?)
+            .execute(conn)?;
+            super::pins::drop_inactive_pins(conn)?;
+            Ok(n)
         })
         .await
     }

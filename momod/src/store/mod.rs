@@ -15,6 +15,7 @@
 mod assignments;
 mod jobs;
 mod media;
+mod pins;
 mod schema;
 mod share;
 mod subtitles;

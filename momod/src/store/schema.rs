@@ -77,7 +77,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    pins (assignment_id) {
+        assignment_id -> BigInt,
+        state -> Text,
+        job_id -> Nullable<BigInt>,
+        error -> Nullable<Text>,
+        created_at -> BigInt,
+        finished_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(seasons -> shows (show_id));
+diesel::joinable!(pins -> assignments (assignment_id));
 diesel::joinable!(episodes -> seasons (season_id));
 diesel::joinable!(assignments -> movies (movie_id));
 diesel::joinable!(assignments -> episodes (episode_id));
@@ -90,7 +102,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     seasons,
     episodes,
     assignments,
-    subtitles
+    subtitles,
+    pins
 );
 
 diesel::table! {

@@ -14,6 +14,7 @@
 //! - The URL can hold credentials (in its user part, its query or, for IPTV servers, its
 //!   path): errors and logs name the file only by `shown`.
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,6 +28,8 @@ use crate::error::{Error, Result};
 const PARKED_PER_URL: usize = 4;
 /// A read survives this many broken connections in a row.
 const REOPENS: u32 = 3;
+/// A pin download gives up after this many failed tries in a row.
+const PIN_TRIES: u32 = 8;
 /// Longest URL accepted, with its credentials.
 pub const MAX_URL_BYTES: usize = 8 * 1024;
 
@@ -41,6 +44,8 @@ pub struct Http {
     client: reqwest::Client,
     timeout: Duration,
     reuse_idle: Duration,
+    /// Where pinned sources are downloaded, named by a hash of their URL.
+    pin_dir: PathBuf,
     parked: Mutex<HashMap<String, Vec<(Open, Instant)>>>,
 }
 
@@ -56,7 +61,7 @@ struct Open {
 
 impl Http {
     /// `timeout`: to connect, and between two chunks of a body.
-    pub fn new(timeout: Duration, reuse_idle: Duration) -> Result<Arc<Http>> {
+    pub fn new(timeout: Duration, reuse_idle: Duration, pin_dir: PathBuf) -> Result<Arc<Http>> {
         let client = reqwest::Client::builder()
             .connect_timeout(timeout)
             .read_timeout(timeout)
@@ -68,6 +73,7 @@ impl Http {
             client,
             timeout,
             reuse_idle,
+            pin_dir,
             parked: Mutex::new(HashMap::new()),
         }))
     }
@@ -147,6 +153,128 @@ impl Http {
             open: None,
             failed: false,
         }
+    }
+
+    /// Where a pinned URL is kept: the complete file, and the part being downloaded. Named
+    /// by a hash of the URL, so a reader finds it from the source alone and no name on disk
+    /// shows the URL.
+    pub fn pin_paths(&self, url: &str) -> (PathBuf, PathBuf) {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(url.as_bytes());
+        let name: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        (
+            self.pin_dir.join(&name),
+            self.pin_dir.join(format!("{name}.part")),
+        )
+    }
+
+    pub fn pin_dir(&self) -> &std::path::Path {
+        &self.pin_dir
+    }
+
+    /// The complete pinned copy of `url`, if there is one of the right size.
+    pub fn pinned(&self, url: &str, size: u64) -> Option<PathBuf> {
+        let (done, _) = self.pin_paths(url);
+        std::fs::metadata(&done)
+            .is_ok_and(|m| m.is_file() && m.len() == size)
+            .then_some(done)
+    }
+
+    /// Bytes of `url` downloaded for its pin so far.
+    pub fn pin_progress(&self, url: &str, size: u64) -> u64 {
+        if self.pinned(url, size).is_some() {
+            return size;
+        }
+        let (_, part) = self.pin_paths(url);
+        std::fs::metadata(part)
+            .map(|m| m.len().min(size))
+            .unwrap_or(0)
+    }
+
+    /// Deletes what a pin of `url` downloaded.
+    pub fn drop_pin(&self, url: &str) {
+        let (done, part) = self.pin_paths(url);
+        for p in [done, part] {
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!(path = %p.display(), "cannot delete a pinned file: {e}"),
+            }
+        }
+    }
+
+    /// Downloads `url` (a file of `size` bytes) whole into the pin folder, from where the
+    /// last try stopped; `progress` hears the bytes on disk. A connection that breaks off
+    /// is opened again where it stopped; after `PIN_TRIES` failures in a row without a byte
+    /// gained it gives up (the next pin resumes from the same place).
+    pub async fn download(
+        self: &Arc<Self>,
+        url: &str,
+        size: u64,
+        progress: impl Fn(u64),
+    ) -> std::io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        if self.pinned(url, size).is_some() {
+            progress(size);
+            return Ok(());
+        }
+        tokio::fs::create_dir_all(&self.pin_dir).await?;
+        let (done, part) = self.pin_paths(url);
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&part)
+            .await?;
+        let mut have = file.metadata().await?.len();
+        if have > size {
+            // Not this file's bytes (it changed on the server): start over.
+            file.set_len(0).await?;
+            have = 0;
+        }
+        progress(have);
+        let mut failures = 0;
+        let mut last_error = String::new();
+        while have < size {
+            let mut stream = self.stream(url, size, have);
+            let gained_from = have;
+            loop {
+                match stream.read(1024 * 1024).await {
+                    Ok(chunk) if chunk.is_empty() => break,
+                    Ok(chunk) => {
+                        file.write_all(&chunk).await?;
+                        have += chunk.len() as u64;
+                        progress(have);
+                    }
+                    Err(e) => {
+                        last_error = e.to_string();
+                        break;
+                    }
+                }
+            }
+            if have >= size {
+                break;
+            }
+            if have == gained_from {
+                failures += 1;
+                if failures >= PIN_TRIES {
+                    file.flush().await?;
+                    return Err(std::io::Error::other(format!(
+                        "the server failed {PIN_TRIES} times in a row ({last_error}); {have} of                          {size} bytes are kept, and pinning again resumes from there"
+                    )));
+                }
+            } else {
+                failures = 0;
+            }
+            debug!(
+                have,
+                size, failures, "pin download broke off; resuming: {last_error}"
+            );
+            tokio::time::sleep(Duration::from_secs(u64::from(failures.min(10)) * 2 + 1)).await;
+        }
+        file.sync_all().await?;
+        drop(file);
+        tokio::fs::rename(&part, &done).await?;
+        Ok(())
     }
 
     /// `len` bytes of the file at `at` (fewer at its end).

@@ -214,8 +214,13 @@ pub struct Streamer {
 }
 
 impl Streamer {
-    pub fn new(engine: Arc<Engine>, settings: Settings) -> Result<Arc<Streamer>> {
-        let http = http::Http::new(settings.http_timeout, settings.reuse_idle)?;
+    /// `pin_dir`: where pinned HTTP sources are downloaded.
+    pub fn new(
+        engine: Arc<Engine>,
+        settings: Settings,
+        pin_dir: std::path::PathBuf,
+    ) -> Result<Arc<Streamer>> {
+        let http = http::Http::new(settings.http_timeout, settings.reuse_idle, pin_dir)?;
         Ok(Arc::new(Streamer {
             engine,
             settings,
@@ -566,7 +571,13 @@ impl Streamer {
         let Ok(mut usage) = tokio::task::spawn_blocking(move || engine.disk_usage()).await else {
             return;
         };
-        let mut total: u64 = usage.iter().map(|u| u.disk_bytes).sum();
+        // Pinned files are kept whatever the budget: they do not count against it.
+        let pinned = self.engine.pinned_bytes();
+        let mut total: u64 = usage
+            .iter()
+            .map(|u| u.disk_bytes)
+            .sum::<u64>()
+            .saturating_sub(pinned);
         self.engine.set_frugal(total > max / 10 * 8).await;
         if total <= max {
             return;

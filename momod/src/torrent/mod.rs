@@ -161,6 +161,10 @@ pub struct Engine {
     busy: Arc<Busy>,
     /// Torrents resumed by hand: they download at full speed until paused again.
     resumed: Mutex<HashSet<String>>,
+    /// Files pinned to disk (`pin`), and whether each is complete. A pinned file stays
+    /// selected, its pieces are never evicted, and while it downloads its torrent is not
+    /// paused for idleness and holds the idle rate off.
+    pinned: Mutex<HashMap<(String, usize), bool>>,
     api: librqbit::Api,
     started: Instant,
 }
@@ -248,6 +252,7 @@ impl Engine {
             frugal: AtomicBool::new(false),
             busy,
             resumed: Mutex::new(HashSet::new()),
+            pinned: Mutex::new(HashMap::new()),
             started: Instant::now(),
         });
         info!(
@@ -339,7 +344,12 @@ impl Engine {
         .filter(|t| (1..=1u64 << 50).contains(t))
         .ok_or_else(|| bad("its length is missing, zero or out of range".into()))?;
         let hashes = info.pieces.as_ref().len();
-        if hashes % 20 != 0 || (hashes / 20) as u64 != total.div_ceil(piece) {
+        let pieces = total.div_ceil(piece);
+        // librqbit's own torrent maker (rqbit) writes one hash too many when the length is
+        // a whole number of pieces; that one is never read. Fewer hashes than pieces would
+        // be indexed past their end.
+        let extra = (hashes / 20) as u64 == pieces + 1 && total % piece == 0;
+        if hashes % 20 != 0 || ((hashes / 20) as u64 != pieces && !extra) {
             return Err(bad(format!(
                 "{} bytes of piece hashes for {} pieces",
                 hashes,
@@ -655,6 +665,195 @@ impl Engine {
         }
     }
 
+    /// Pins file `index` to disk: adds the torrent back if needed, selects the file for
+    /// good (not as a read's selection, which lapses), resumes the torrent, and returns the
+    /// file's bytes on disk and its size. Called again and again while it downloads: each
+    /// call puts back what a heal or a restart undid.
+    pub async fn pin(
+        &self,
+        info_hash: &InfoHash,
+        magnet: &str,
+        index: usize,
+    ) -> Result<(u64, u64)> {
+        self.remember(info_hash, magnet);
+        let handle = match self.handle(info_hash) {
+            Some(h) => h,
+            None => self.add_back(info_hash, magnet).await?,
+        };
+        let key = (info_hash.as_str().to_string(), index);
+        let newly = self
+            .pinned
+            .lock()
+            .expect("pin lock")
+            .insert(key.clone(), false)
+            .is_none();
+        if newly {
+            self.busy.reading(true);
+        }
+        // Its download counts as activity, so the idle loop leaves it running.
+        self.touch(info_hash.as_str());
+        tokio::time::timeout(self.metadata_timeout, handle.wait_until_initialized())
+            .await
+            .map_err(|_| {
+                Error::DeadlineExceeded(format!(
+                    "torrent start took longer than {} s",
+                    self.metadata_timeout.as_secs()
+                ))
+            })?
+            .map_err(engine_error)?;
+        let (done, size) = self
+            .file_progress(info_hash, index)
+            .ok_or_else(|| Error::NotFound(format!("torrent {info_hash} has no file {index}")))?;
+        {
+            let _one_at_a_time = self.selecting.lock().await;
+            // A read's selection would lapse when the reading stops: this one stays.
+            self.read_selected
+                .lock()
+                .expect("selection lock")
+                .remove(&key);
+        }
+        if done >= size {
+            let mut pinned = self.pinned.lock().expect("pin lock");
+            if pinned.insert(key, true) == Some(false) {
+                self.busy.reading(false);
+            }
+            return Ok((done, size));
+        }
+        {
+            let _one_at_a_time = self.selecting.lock().await;
+            if let Some(current) = handle.only_files() {
+                let mut selected: HashSet<usize> = current.into_iter().collect();
+                if selected.insert(index) {
+                    self.session
+                        .update_only_files(&handle, &selected)
+                        .await
+                        .map_err(engine_error)?;
+                }
+            }
+            if handle.is_paused() {
+                info!(hash = %info_hash, index, "resuming torrent to download a pinned file");
+                self.session.unpause(&handle).await.map_err(engine_error)?;
+            }
+        }
+        Ok((done, size))
+    }
+
+    /// The files pinned now.
+    pub fn pinned_files(&self) -> Vec<(InfoHash, usize)> {
+        self.pinned
+            .lock()
+            .expect("pin lock")
+            .keys()
+            .filter_map(|(h, i)| Some((InfoHash::parse(h).ok()?, *i)))
+            .collect()
+    }
+
+    /// Lets a pinned file go: it is deselected unless someone reads it, and its pieces may
+    /// be evicted again.
+    pub async fn unpin(&self, info_hash: &InfoHash, index: usize) {
+        let key = (info_hash.as_str().to_string(), index);
+        let was = self.pinned.lock().expect("pin lock").remove(&key);
+        if was == Some(false) {
+            self.busy.reading(false);
+        }
+        if was.is_some() {
+            // As if a read had selected it: `deselect` drops it once no stream is on it.
+            self.read_selected
+                .lock()
+                .expect("selection lock")
+                .insert(key);
+            self.deselect(info_hash, index).await;
+        }
+    }
+
+    /// Bytes of file `index` on disk (whole pieces, not evicted), and its size.
+    pub fn file_progress(&self, info_hash: &InfoHash, index: usize) -> Option<(u64, u64)> {
+        let t = self.handle(info_hash)?;
+        let (piece, offset, len) = t
+            .with_metadata(|m| {
+                let file = m.file_infos.get(index)?;
+                Some((
+                    u64::from(m.lengths().default_piece_length()).max(1),
+                    file.offset_in_torrent,
+                    file.len,
+                ))
+            })
+            .ok()
+            .flatten()?;
+        let (have, _) = self.api.api_dump_haves(TorrentIdOrHash::Id(t.id())).ok()?;
+        let evicted = self.pieces.get(info_hash.as_str());
+        if len == 0 {
+            return Some((0, 0));
+        }
+        let done = (offset / piece..=(offset + len - 1) / piece)
+            .filter(|p| {
+                let p = *p as usize;
+                have.get(p).is_some_and(|b| *b)
+                    && !evicted.as_ref().is_some_and(|e| e.is_evicted(p))
+            })
+            .map(|p| {
+                let (start, end) = (p * piece, (p + 1) * piece);
+                end.min(offset + len) - start.max(offset)
+            })
+            .sum();
+        Some((done, len))
+    }
+
+    /// Whether a file of the torrent is pinned (`complete`: only one still downloading).
+    fn has_pin(&self, hash: &str, downloading_only: bool) -> bool {
+        self.pinned
+            .lock()
+            .expect("pin lock")
+            .iter()
+            .any(|((h, _), complete)| h == hash && !(downloading_only && *complete))
+    }
+
+    /// Bytes pinned files take on disk: outside the disk budget.
+    pub fn pinned_bytes(&self) -> u64 {
+        let keys: Vec<(String, usize)> = self
+            .pinned
+            .lock()
+            .expect("pin lock")
+            .keys()
+            .cloned()
+            .collect();
+        keys.iter()
+            .filter_map(|(h, i)| {
+                let hash = InfoHash::parse(h).ok()?;
+                self.file_progress(&hash, *i).map(|(done, _)| done)
+            })
+            .sum()
+    }
+
+    /// The pieces of pinned files of a torrent, which the budget never evicts.
+    fn pinned_pieces(&self, t: &ManagedTorrent, hash: &str) -> HashSet<usize> {
+        let files: Vec<usize> = self
+            .pinned
+            .lock()
+            .expect("pin lock")
+            .keys()
+            .filter(|(h, _)| h == hash)
+            .map(|(_, i)| *i)
+            .collect();
+        if files.is_empty() {
+            return HashSet::new();
+        }
+        t.with_metadata(|m| {
+            let piece = u64::from(m.lengths().default_piece_length()).max(1);
+            files
+                .iter()
+                .filter_map(|i| m.file_infos.get(*i))
+                .filter(|f| f.len > 0)
+                .flat_map(|f| {
+                    let first = f.offset_in_torrent / piece;
+                    let last = (f.offset_in_torrent + f.len - 1) / piece;
+                    (first as usize)..=(last as usize)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
     /// Pieces on disk that could be evicted, with how long ago they were read and written.
     pub fn piece_candidates(&self) -> Vec<PieceCandidate> {
         let all: Vec<Arc<ManagedTorrent>> = self
@@ -669,7 +868,11 @@ impl Engine {
             let Ok((have, _)) = self.api.api_dump_haves(TorrentIdOrHash::Id(t.id())) else {
                 continue;
             };
-            for piece in have.iter_ones().filter(|p| !pieces.is_evicted(*p)) {
+            let pinned = self.pinned_pieces(&t, hash.as_str());
+            for piece in have
+                .iter_ones()
+                .filter(|p| !pieces.is_evicted(*p) && !pinned.contains(p))
+            {
                 let (read_age, write_age) = pieces.ages(piece);
                 out.push(PieceCandidate {
                     info_hash: hash.clone(),
@@ -902,7 +1105,7 @@ impl Engine {
             return Ok(false);
         };
         let open = self.open_streams(info_hash.as_str());
-        if open > 0 {
+        if open > 0 || self.has_pin(info_hash.as_str(), false) {
             return Ok(false);
         }
         let bytes = t
@@ -1000,7 +1203,8 @@ impl Engine {
             });
             for t in live {
                 let hash = t.info_hash().as_string();
-                let idle = {
+                // A pinned file still downloading keeps its torrent going.
+                let idle = !self.has_pin(&hash, true) && {
                     let activity = self.activity.lock().expect("activity lock");
                     match activity.get(&hash) {
                         Some(a) if a.open_streams > 0 => false,

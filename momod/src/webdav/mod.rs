@@ -645,7 +645,17 @@ async fn open_source(
             streamer: streamer.clone(),
             reader: None,
         },
-        SourceFile::Http { url, .. } => Backing::Http(streamer.http.stream(url, file.size, 0)),
+        // A pinned copy on disk is read instead of the server.
+        SourceFile::Http { url, .. } => match streamer.http.pinned(url, file.size) {
+            Some(path) => match tokio::fs::File::open(&path).await {
+                Ok(handle) => Backing::Local(handle),
+                Err(e) => {
+                    warn!(file = %file.name, "pinned copy cannot be opened, using the server: {e}");
+                    Backing::Http(streamer.http.stream(url, file.size, 0))
+                }
+            },
+            None => Backing::Http(streamer.http.stream(url, file.size, 0)),
+        },
     };
     Ok(Box::new(ShareFile {
         node: file,

@@ -1,0 +1,51 @@
+//! `PinService`: translation only; the work is in `library::pins`, the download runs as a
+//! job (`grpc::jobs`).
+use momo_proto::v1 as pb;
+use momo_proto::v1::pin_service_server::PinService;
+use tonic::{Request, Response, Status};
+
+use super::convert;
+use super::jobs::describe;
+use crate::jobs::Jobs;
+use crate::library::Library;
+use pb::start_job_request::Op;
+
+pub struct PinApi {
+    pub library: Library,
+    pub jobs: Jobs,
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+#[tonic::async_trait]
+impl PinService for PinApi {
+    async fn pin(&self, req: Request<pb::PinRequest>) -> Reply<pb::Pin> {
+        let item = convert::item(req.get_ref().item)?;
+        let job = self
+            .jobs
+            .submit(describe(&self.library, Op::Pin(req.into_inner())).await?)
+            .await?;
+        let mut pin = self.library.pin(item).await?;
+        // The job records itself when it starts; a queued one is named here already.
+        self.library.set_pin_job(pin.assignment_id, job.id).await?;
+        pin.job_id = Some(job.id);
+        Ok(Response::new(convert::pin(pin)))
+    }
+
+    async fn unpin(&self, req: Request<pb::PinRequest>) -> Reply<pb::Pin> {
+        let item = convert::item(req.into_inner().item)?;
+        let pin = self.library.unpin(item).await?;
+        if let Some(job) = pin.job_id {
+            // Ended already, most often: nothing to stop then.
+            let _ = self.jobs.cancel(job).await;
+        }
+        Ok(Response::new(convert::pin(pin)))
+    }
+
+    async fn list(&self, _req: Request<pb::ListPinsRequest>) -> Reply<pb::ListPinsResponse> {
+        let pins = self.library.pins().await?;
+        Ok(Response::new(pb::ListPinsResponse {
+            pins: pins.into_iter().map(convert::pin).collect(),
+        }))
+    }
+}
