@@ -20,17 +20,6 @@ pub struct LibraryApi {
 
 type Reply<T> = Result<Response<T>, Status>;
 
-impl LibraryApi {
-    /// Runs an import as a job and waits for its report.
-    async fn import(&self, op: Op) -> Reply<pb::ImportReport> {
-        let report = run_op(&self.jobs, &self.library, op, |v| match v {
-            JobValue::Import(r) => Some(r),
-            _ => None,
-        });
-        Ok(Response::new(report.await?))
-    }
-}
-
 #[tonic::async_trait]
 impl LibraryService for LibraryApi {
     async fn add_movie(&self, req: Request<pb::AddMovieRequest>) -> Reply<pb::Movie> {
@@ -74,23 +63,6 @@ impl LibraryService for LibraryApi {
         }))
     }
 
-    async fn import_radarr(
-        &self,
-        req: Request<pb::ImportRadarrRequest>,
-    ) -> Reply<pb::ImportReport> {
-        self.import(Op::ImportRadarr(req.into_inner())).await
-    }
-
-    async fn import_sonarr(
-        &self,
-        req: Request<pb::ImportSonarrRequest>,
-    ) -> Reply<pb::ImportReport> {
-        self.import(Op::ImportSonarr(req.into_inner())).await
-    }
-
-    async fn import_m3u(&self, req: Request<pb::ImportM3uRequest>) -> Reply<pb::ImportReport> {
-        self.import(Op::ImportM3u(req.into_inner())).await
-    }
 
     async fn add_show(&self, req: Request<pb::AddShowRequest>) -> Reply<pb::Show> {
         let op = Op::AddShow(req.into_inner());

@@ -5,6 +5,7 @@
 //! `authorization: Bearer <token>`.
 mod assignment;
 mod convert;
+mod import;
 mod jobs;
 mod library;
 mod pins;
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use momo_proto::v1::assignment_service_server::AssignmentServiceServer;
+use momo_proto::v1::import_service_server::ImportServiceServer;
 use momo_proto::v1::job_service_server::JobServiceServer;
 use momo_proto::v1::library_service_server::LibraryServiceServer;
 use momo_proto::v1::pin_service_server::PinServiceServer;
@@ -41,6 +43,7 @@ use crate::library::Library;
 use assignment::AssignmentApi;
 use jobs::JobApi;
 pub use jobs::executor as job_executor;
+use import::ImportApi;
 use library::LibraryApi;
 use pins::PinApi;
 use subtitles::SubtitleApi;
@@ -111,6 +114,13 @@ pub async fn serve(
         .add_service(SystemServiceServer::new(system).max_decoding_message_size(MAX_REQUEST_BYTES))
         .add_service(
             LibraryServiceServer::new(LibraryApi {
+                library: library.clone(),
+                jobs: jobs.clone(),
+            })
+            .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            ImportServiceServer::new(ImportApi {
                 library: library.clone(),
                 jobs: jobs.clone(),
             })
