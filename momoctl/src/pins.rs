@@ -57,8 +57,13 @@ pub async fn unpin(
         .await?
         .into_inner();
     output::emit(format, &json::Pin::from(p), |p| {
+        let what = if p.source_kind == "http" {
+            "deleted"
+        } else {
+            "may be evicted again"
+        };
         println!(
-            "{} {} unpinned: its {} on disk may be evicted again",
+            "{} {} unpinned: its {} on disk {what}",
             p.item_kind,
             p.item_id,
             human_size(p.bytes_done)

@@ -20,16 +20,11 @@ impl FakeRadarr {
                 let body = body.clone();
                 async move {
                     let key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
-                    let (status, text) = match (uri.path(), key) {
+                    json(match (uri.path(), key) {
                         (_, k) if k != Some(API_KEY) => (401, "Unauthorized".to_string()),
                         ("/api/v3/movie", _) => (200, body),
                         _ => (404, "Not Found".to_string()),
-                    };
-                    axum::response::Response::builder()
-                        .status(status)
-                        .header("content-type", "application/json")
-                        .body(axum::body::Body::from(text))
-                        .unwrap()
+                    })
                 }
             },
         );
@@ -82,18 +77,13 @@ impl FakeSonarr {
                             .map(|p| pick(p).clone())
                             .unwrap_or_else(|| "[]".to_string())
                     };
-                    let (status, text) = match (uri.path(), key) {
+                    json(match (uri.path(), key) {
                         (_, k) if k != Some(API_KEY) => (401, "Unauthorized".to_string()),
                         ("/api/v3/series", _) => (200, list),
                         ("/api/v3/episode", _) => (200, of(|p| &p.0)),
                         ("/api/v3/episodefile", _) => (200, of(|p| &p.1)),
                         _ => (404, "Not Found".to_string()),
-                    };
-                    axum::response::Response::builder()
-                        .status(status)
-                        .header("content-type", "application/json")
-                        .body(axum::body::Body::from(text))
-                        .unwrap()
+                    })
                 }
             },
         );
@@ -103,4 +93,13 @@ impl FakeSonarr {
             _server: server,
         }
     }
+}
+
+/// An answer as the *arr APIs send them: JSON (or a plain error text) with its status.
+fn json((status, text): (u16, String)) -> axum::response::Response {
+    axum::response::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(text))
+        .unwrap()
 }

@@ -139,7 +139,7 @@ fn urls_that_cannot_serve_a_player_are_refused_and_nothing_is_stored() {
     refused(&format!("{root}/missing.mkv"), 1, "HTTP 404");
     refused(&format!("{root}/stream"), 1, "no video extension");
     refused("ftp://example.com/a.mkv", 1, "not an http(s) URL");
-    refused("not a url", 1, "is not a URL");
+    refused("not a url", 1, "the URL is not valid");
     refused(
         &format!("http://{}/x.mkv", "a".repeat(9000)),
         1,

@@ -2,7 +2,7 @@
 //! under library.local_roots) with the real momod and momoctl.
 use momo_tests::arr::{self, FakeRadarr, FakeSonarr};
 use momo_tests::swarm::pattern;
-use momo_tests::tmdb::FakeTmdb;
+use momo_tests::tmdb::{FakeShow, FakeTmdb};
 use momo_tests::{Daemon, DaemonConfig, curl_get, stderr};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -192,6 +192,8 @@ fn a_sonarr_library_comes_in_with_its_episode_files() {
             json!({"id": 2, "title": "Dark", "year": 2017, "tvdbId": 334824, "tmdbId": 70523}),
             json!({"id": 3, "title": "Unknown Show", "year": 1990, "tvdbId": 999999}),
             json!({"id": 4, "title": "No Ids", "year": 1990}),
+            // TMDB describes it past the library's limits (a blank name): this row only.
+            json!({"id": 5, "title": "Blank On TMDB", "year": 2001, "tmdbId": 90001}),
         ],
         vec![
             (
@@ -220,6 +222,12 @@ fn a_sonarr_library_comes_in_with_its_episode_files() {
         ],
     );
     let tmdb = FakeTmdb::start();
+    tmdb.add_show(FakeShow {
+        id: 90001,
+        name: "   ".into(),
+        first_air_date: "2001-01-01".into(),
+        seasons: Default::default(),
+    });
     let d = Daemon::start(
         DaemonConfig::new()
             .tmdb(&tmdb)
@@ -277,6 +285,9 @@ fn a_sonarr_library_comes_in_with_its_episode_files() {
     assert_eq!(unknown["outcome"], "unmatched");
     assert!(unknown["note"].as_str().unwrap().contains("TVDB id 999999"));
     assert_eq!(row(&dry, "No Ids")["outcome"], "skipped");
+    let blank = row(&dry, "Blank On TMDB");
+    assert_eq!(blank["outcome"], "skipped", "{blank}");
+    assert!(blank["note"].as_str().unwrap().contains("TMDB"), "{blank}");
     assert_eq!(
         d.ctl_json(&["status"])["shows"],
         1,

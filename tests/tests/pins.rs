@@ -129,6 +129,19 @@ fn an_http_pin_resumes_over_broken_connections_and_plays_with_the_server_gone() 
         "done"
     );
 
+    // A second item on the same URL shares the copy; unpinning it keeps the first's.
+    let twin = movie(&d, "Pinned Twin");
+    d.ctl_json(&["assign", "movie", &twin, "--url", &url]);
+    assert_eq!(
+        d.ctl_json(&["pin", "movie", &twin, "--wait"])["state"],
+        "done"
+    );
+    d.ctl_json(&["unpin", "movie", &twin]);
+    assert_eq!(
+        pin_of(&d, &id)["bytes_done"].as_u64(),
+        Some(data.len() as u64)
+    );
+
     server.stop();
     drop(server);
     let (status, body, _) = curl_get(&d.webdav_addr(), &share_path, None, 30);
@@ -142,6 +155,44 @@ fn an_http_pin_resumes_over_broken_connections_and_plays_with_the_server_gone() 
         .map(|r| r.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
     assert!(left.is_empty(), "left in {}: {left:?}", pins_dir.display());
+
+    // A source replaced while its pin downloads takes the pin and its part file along.
+    let slow = FileServer::start(vec![
+        ("/vod/slow.mkv", Served::video(pattern(2_000_000, 23))),
+        ("/vod/other.mkv", Served::video(pattern(100_000, 24))),
+    ]);
+    let third = movie(&d, "Replaced While Pinning");
+    d.ctl_json(&[
+        "assign",
+        "movie",
+        &third,
+        "--url",
+        &format!("{}/vod/slow.mkv", slow.root),
+    ]);
+    slow.stall_next(100, 400_000);
+    d.ctl_json(&["pin", "movie", &third]);
+    eventually(
+        Duration::from_secs(30),
+        "the pin downloads part of the file",
+        || pin_of(&d, &third)["bytes_done"].as_u64() >= Some(400_000),
+    );
+    d.ctl_json(&[
+        "assign",
+        "movie",
+        &third,
+        "--url",
+        &format!("{}/vod/other.mkv", slow.root),
+    ]);
+    eventually(
+        Duration::from_secs(30),
+        "the replaced source's pin and copy go",
+        || {
+            pin_of(&d, &third).is_null()
+                && std::fs::read_dir(d.data_dir.join("pins"))
+                    .map(|r| r.count() == 0)
+                    .unwrap_or(true)
+        },
+    );
 
     // What cannot be pinned says why.
     let bare = movie(&d, "No Source");

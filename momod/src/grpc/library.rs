@@ -63,7 +63,6 @@ impl LibraryService for LibraryApi {
         }))
     }
 
-
     async fn add_show(&self, req: Request<pb::AddShowRequest>) -> Reply<pb::Show> {
         let op = Op::AddShow(req.into_inner());
         let show = run_op(&self.jobs, &self.library, op, |v| match v {

@@ -41,9 +41,9 @@ use crate::jobs::Jobs;
 use crate::library::Library;
 
 use assignment::AssignmentApi;
+use import::ImportApi;
 use jobs::JobApi;
 pub use jobs::executor as job_executor;
-use import::ImportApi;
 use library::LibraryApi;
 use pins::PinApi;
 use subtitles::SubtitleApi;

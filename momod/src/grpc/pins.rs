@@ -17,6 +17,9 @@ pub struct PinApi {
 
 type Reply<T> = Result<Response<T>, Status>;
 
+/// How long an unpin waits for its download to stop.
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[tonic::async_trait]
 impl PinService for PinApi {
     async fn pin(&self, req: Request<pb::PinRequest>) -> Reply<pb::Pin> {
@@ -35,10 +38,13 @@ impl PinService for PinApi {
     async fn unpin(&self, req: Request<pb::PinRequest>) -> Reply<pb::Pin> {
         let item = convert::item(req.into_inner().item)?;
         let pin = self.library.unpin(item).await?;
-        if let Some(job) = pin.job_id {
-            // Ended already, most often: nothing to stop then.
-            let _ = self.jobs.cancel(job).await;
+        // The download stops before its data goes, or it could take it back meanwhile.
+        if let Some(job) = pin.job_id
+            && self.jobs.cancel(job).await.is_ok()
+        {
+            let _ = tokio::time::timeout(STOP_WAIT, self.jobs.wait(job)).await;
         }
+        self.library.release_pin(&pin).await?;
         Ok(Response::new(convert::pin(pin)))
     }
 

@@ -399,9 +399,9 @@ pub(super) fn http_url(text: &str) -> Result<reqwest::Url> {
             text.len()
         )));
     }
-    let url = reqwest::Url::parse(text.trim()).map_err(|e| {
-        Error::InvalidArgument(format!("`{}` is not a URL: {e}", crate::error::echo(text)))
-    })?;
+    // Not quoted back: the text may hold credentials.
+    let url = reqwest::Url::parse(text.trim())
+        .map_err(|e| Error::InvalidArgument(format!("the URL is not valid: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
         return Err(Error::InvalidArgument(format!(
             "{} is not an http(s) URL with a host",

@@ -115,7 +115,7 @@ impl Library {
                     specials,
                 };
                 self.refuse_existing(MediaKind::Show, tmdb_id).await?;
-                self.tmdb_show(tmdb_id, filter, ctx).await?
+                self.tmdb_show(tmdb_id, filter, ctx).await??
             }
             NewShow::Manual {
                 title,
@@ -143,30 +143,39 @@ impl Library {
     }
 
     /// A show as TMDB has it, with the seasons `filter` keeps, checked and ready to store.
+    /// The outer error is TMDB's (unreachable, unknown id); the inner one says this show
+    /// cannot be taken (past the limits, no such season), so an import can skip it alone.
     pub(super) async fn tmdb_show(
         &self,
         tmdb_id: i64,
         filter: SeasonFilter,
         ctx: &JobCtx,
-    ) -> Result<(NewShowRecord, Vec<SeasonInfo>)> {
+    ) -> Result<Result<(NewShowRecord, Vec<SeasonInfo>)>> {
         ctx.step(format!("fetching show {tmdb_id} from TMDB"));
         let info = self.tmdb.show(tmdb_id, Cache::Use).await?;
         let origin = Origin::Tmdb(&format!("show {tmdb_id}"));
-        let title = limits::title(&info.title, origin)?;
-        let year = limits::year(info.year, origin)?;
-        limits::season_list(&info.seasons, origin)?;
-        let wanted = wanted_seasons(&info, &filter)?;
+        let checked = (|| {
+            let title = limits::title(&info.title, origin)?;
+            let year = limits::year(info.year, origin)?;
+            limits::season_list(&info.seasons, origin)?;
+            Ok((title, year, wanted_seasons(&info, &filter)?))
+        })();
+        let (title, year, wanted) = match checked {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
         let fetched = self
             .fetch_seasons(tmdb_id, &wanted, Cache::Use, ctx)
             .await?;
-        let fetched = limits::seasons(fetched, origin)?;
-        let record = NewShowRecord {
-            tmdb_id: Some(tmdb_id),
-            title,
-            year,
-            filter,
-        };
-        Ok((record, fetched))
+        Ok(limits::seasons(fetched, origin).map(|seasons| {
+            let record = NewShowRecord {
+                tmdb_id: Some(tmdb_id),
+                title,
+                year,
+                filter,
+            };
+            (record, seasons)
+        }))
     }
 
     /// Checks what `add_show` can check without TMDB, so a bad request is refused before a

@@ -38,8 +38,8 @@ impl Library {
         self.store.set_pin_job(assignment, job).await
     }
 
-    /// Removes the item's pin and lets its data go (a torrent's pieces may be evicted
-    /// again; an HTTP copy is deleted). NotFound when the item is not pinned.
+    /// Removes the item's pin. Its data is let go by `release_pin`, once its job has
+    /// stopped. NotFound when the item is not pinned.
     pub async fn unpin(&self, item: Item) -> Result<Pin> {
         let not_pinned = || Error::NotFound(format!("{item} is not pinned (see `momoctl pins`)"));
         let a = self
@@ -48,9 +48,17 @@ impl Library {
             .await?
             .ok_or_else(not_pinned)?;
         let pin = self.store.unpin(a.id).await?.ok_or_else(not_pinned)?;
-        let pin = self.with_progress(pin).await;
-        self.release(&pin.file).await;
-        Ok(pin)
+        Ok(self.with_progress(pin).await)
+    }
+
+    /// Lets an unpinned pin's data go (a torrent's pieces may be evicted again; an HTTP
+    /// copy is deleted), unless another pin holds the same file (two items on one URL).
+    pub async fn release_pin(&self, pin: &Pin) -> Result<()> {
+        let shared = self.store.pins().await?.iter().any(|p| p.file == pin.file);
+        if !shared {
+            self.release(&pin.file).await;
+        }
+        Ok(())
     }
 
     /// Every pin, with its progress.
@@ -87,11 +95,17 @@ impl Library {
             SourceFile::Torrent { .. } => self.fetch_pinned(&pin, ctx).await,
             SourceFile::Http { url, .. } => {
                 let size = pin.size;
-                self.streamer
+                let download = self
+                    .streamer
                     .http
-                    .download(url, size, |n| ctx.progress(n, Some(size), "bytes"))
-                    .await
-                    .map_err(|e| Error::Unavailable(format!("pin of {}: {e}", pin.file.path())))
+                    .download(url, size, |n| ctx.progress(n, Some(size), "bytes"));
+                tokio::select! {
+                    r = download => r.map_err(|e| {
+                        Error::Unavailable(format!("pin of {}: {e}", pin.file.path()))
+                    }),
+                    // Its source replaced or unpinned: the download stops.
+                    () = self.pin_gone(assignment) => return Err(gone()),
+                }
             }
             SourceFile::Local { .. } => Ok(()),
         };
@@ -107,6 +121,16 @@ impl Library {
         Ok(self.with_progress(pin).await)
     }
 
+    /// Returns once the assignment's pin is gone (looked at every few seconds).
+    async fn pin_gone(&self, assignment: i64) {
+        loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            if matches!(self.store.pin_of(assignment).await, Ok(None)) {
+                return;
+            }
+        }
+    }
+
     /// Keeps a torrent's file pinned in the engine until all of it is on disk.
     async fn fetch_pinned(&self, pin: &Pin, ctx: &JobCtx) -> Result<()> {
         let SourceFile::Torrent {
@@ -119,8 +143,11 @@ impl Library {
             return Ok(());
         };
         let mut best = (0, Instant::now());
-        let mut checked = Instant::now();
         loop {
+            // Unpinned, or its source replaced: stop before pinning it in the engine again.
+            if self.store.pin_of(pin.assignment_id).await?.is_none() {
+                return Ok(());
+            }
             let (done, size) = self.engine.pin(info_hash, magnet, *index).await?;
             ctx.progress(done, Some(size), "bytes");
             if done >= size {
@@ -135,13 +162,6 @@ impl Library {
                     pin.file.path(),
                     STALLED.as_secs() / 60
                 )));
-            }
-            // Unpinned meanwhile: stop (unpin cancels the job too; this is the backstop).
-            if checked.elapsed() > Duration::from_secs(10) {
-                checked = Instant::now();
-                if self.store.pin_of(pin.assignment_id).await?.is_none() {
-                    return Ok(());
-                }
             }
             tokio::time::sleep(POLL).await;
         }
@@ -225,6 +245,17 @@ impl Library {
     /// Lets go of pinned data whose pin is gone (the item got another source, was detached
     /// or removed): files it pinned in the engine, HTTP copies on disk.
     pub async fn sweep_pins(&self) -> Result<()> {
+        // What is on disk and in the engine first, the pins after: a pin made in between
+        // is in the list, so its new files are kept.
+        let dir = self.streamer.http.pin_dir().to_path_buf();
+        let on_disk = tokio::task::spawn_blocking(move || {
+            std::fs::read_dir(&dir)
+                .map(|entries| entries.flatten().map(|e| e.path()).collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+        .await
+        .unwrap_or_default();
+        let engine_pins = self.engine.pinned_files();
         let pins = self.store.pins().await?;
         let torrents: HashSet<(InfoHash, usize)> = pins
             .iter()
@@ -235,7 +266,7 @@ impl Library {
                 _ => None,
             })
             .collect();
-        for (hash, index) in self.engine.pinned_files() {
+        for (hash, index) in engine_pins {
             if !torrents.contains(&(hash.clone(), index)) {
                 self.engine.unpin(&hash, index).await;
             }
@@ -251,24 +282,17 @@ impl Library {
                 [done, part]
             })
             .collect();
-        let dir = self.streamer.http.pin_dir().to_path_buf();
-        let stale = tokio::task::spawn_blocking(move || {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                return 0;
-            };
-            let mut n = 0;
-            for e in entries.flatten() {
-                let path = e.path();
-                if !keep.contains(&path) && std::fs::remove_file(&path).is_ok() {
-                    n += 1;
-                }
-            }
-            n
+        let stale: Vec<_> = on_disk.into_iter().filter(|p| !keep.contains(p)).collect();
+        let deleted = tokio::task::spawn_blocking(move || {
+            stale
+                .iter()
+                .filter(|p| std::fs::remove_file(p).is_ok())
+                .count()
         })
         .await
         .unwrap_or(0);
-        if stale > 0 {
-            tracing::info!(files = stale, "deleted pinned copies whose pin is gone");
+        if deleted > 0 {
+            tracing::info!(files = deleted, "deleted pinned copies whose pin is gone");
         }
         Ok(())
     }

@@ -28,6 +28,8 @@ use crate::error::{Error, Result};
 const PARKED_PER_URL: usize = 4;
 /// A read survives this many broken connections in a row.
 const REOPENS: u32 = 3;
+/// How often a pin download reports its progress, in bytes.
+const PROGRESS_EVERY: u64 = 1024 * 1024;
 /// A pin download gives up after this many failed tries in a row.
 const PIN_TRIES: u32 = 8;
 /// Longest URL accepted, with its credentials.
@@ -46,6 +48,9 @@ pub struct Http {
     reuse_idle: Duration,
     /// Where pinned sources are downloaded, named by a hash of their URL.
     pin_dir: PathBuf,
+    /// One download per URL at a time (two items may play the same URL): they would
+    /// append to the same part file.
+    downloading: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     parked: Mutex<HashMap<String, Vec<(Open, Instant)>>>,
 }
 
@@ -74,6 +79,7 @@ impl Http {
             timeout,
             reuse_idle,
             pin_dir,
+            downloading: Mutex::new(HashMap::new()),
             parked: Mutex::new(HashMap::new()),
         }))
     }
@@ -214,6 +220,14 @@ impl Http {
         progress: impl Fn(u64),
     ) -> std::io::Result<()> {
         use tokio::io::AsyncWriteExt;
+        let one = self
+            .downloading
+            .lock()
+            .expect("http lock")
+            .entry(url.to_string())
+            .or_default()
+            .clone();
+        let _one_at_a_time = one.lock().await;
         if self.pinned(url, size).is_some() {
             progress(size);
             return Ok(());
@@ -232,6 +246,7 @@ impl Http {
             have = 0;
         }
         progress(have);
+        let mut reported = have;
         let mut failures = 0;
         let mut last_error = String::new();
         while have < size {
@@ -243,7 +258,12 @@ impl Http {
                     Ok(chunk) => {
                         file.write_all(&chunk).await?;
                         have += chunk.len() as u64;
-                        progress(have);
+                        // Told every MiB, not every chunk: each report wakes the job's
+                        // watchers.
+                        if have - reported >= PROGRESS_EVERY || have >= size {
+                            reported = have;
+                            progress(have);
+                        }
                     }
                     Err(e) => {
                         last_error = e.to_string();
@@ -259,7 +279,7 @@ impl Http {
                 if failures >= PIN_TRIES {
                     file.flush().await?;
                     return Err(std::io::Error::other(format!(
-                        "the server failed {PIN_TRIES} times in a row ({last_error}); {have} of                          {size} bytes are kept, and pinning again resumes from there"
+                        "the server failed {PIN_TRIES} times in a row ({last_error}); {have} of {size} bytes are kept, and pinning again resumes from there"
                     )));
                 }
             } else {

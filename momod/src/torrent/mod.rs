@@ -676,20 +676,51 @@ impl Engine {
         index: usize,
     ) -> Result<(u64, u64)> {
         self.remember(info_hash, magnet);
+        let key = (info_hash.as_str().to_string(), index);
+        // Counted as reading (for the idle rate) from its first pin until complete: once
+        // per file, however often it is pinned again.
+        let added = {
+            let mut pinned = self.pinned.lock().expect("pin lock");
+            let added = !pinned.contains_key(&key);
+            if added {
+                pinned.insert(key.clone(), false);
+                self.busy.reading(true);
+            }
+            added
+        };
+        let progress = self.pin_step(info_hash, magnet, index, &key).await;
+        let mut pinned = self.pinned.lock().expect("pin lock");
+        match &progress {
+            Ok((done, size)) if done >= size => {
+                if pinned.insert(key, true) == Some(false) {
+                    self.busy.reading(false);
+                }
+            }
+            Ok(_) => {}
+            // A pin that never started leaves nothing behind.
+            Err(_) if added => {
+                if pinned.remove(&key) == Some(false) {
+                    self.busy.reading(false);
+                }
+            }
+            Err(_) => {}
+        }
+        progress
+    }
+
+    /// `pin`'s work: the torrent there and initialized, the file selected for good and the
+    /// torrent running while the file is incomplete.
+    async fn pin_step(
+        &self,
+        info_hash: &InfoHash,
+        magnet: &str,
+        index: usize,
+        key: &(String, usize),
+    ) -> Result<(u64, u64)> {
         let handle = match self.handle(info_hash) {
             Some(h) => h,
             None => self.add_back(info_hash, magnet).await?,
         };
-        let key = (info_hash.as_str().to_string(), index);
-        let newly = self
-            .pinned
-            .lock()
-            .expect("pin lock")
-            .insert(key.clone(), false)
-            .is_none();
-        if newly {
-            self.busy.reading(true);
-        }
         // Its download counts as activity, so the idle loop leaves it running.
         self.touch(info_hash.as_str());
         tokio::time::timeout(self.metadata_timeout, handle.wait_until_initialized())
@@ -704,36 +735,27 @@ impl Engine {
         let (done, size) = self
             .file_progress(info_hash, index)
             .ok_or_else(|| Error::NotFound(format!("torrent {info_hash} has no file {index}")))?;
-        {
-            let _one_at_a_time = self.selecting.lock().await;
-            // A read's selection would lapse when the reading stops: this one stays.
-            self.read_selected
-                .lock()
-                .expect("selection lock")
-                .remove(&key);
-        }
+        let _one_at_a_time = self.selecting.lock().await;
+        // A read's selection would lapse when the reading stops: this one stays.
+        self.read_selected
+            .lock()
+            .expect("selection lock")
+            .remove(key);
         if done >= size {
-            let mut pinned = self.pinned.lock().expect("pin lock");
-            if pinned.insert(key, true) == Some(false) {
-                self.busy.reading(false);
-            }
             return Ok((done, size));
         }
-        {
-            let _one_at_a_time = self.selecting.lock().await;
-            if let Some(current) = handle.only_files() {
-                let mut selected: HashSet<usize> = current.into_iter().collect();
-                if selected.insert(index) {
-                    self.session
-                        .update_only_files(&handle, &selected)
-                        .await
-                        .map_err(engine_error)?;
-                }
+        if let Some(current) = handle.only_files() {
+            let mut selected: HashSet<usize> = current.into_iter().collect();
+            if selected.insert(index) {
+                self.session
+                    .update_only_files(&handle, &selected)
+                    .await
+                    .map_err(engine_error)?;
             }
-            if handle.is_paused() {
-                info!(hash = %info_hash, index, "resuming torrent to download a pinned file");
-                self.session.unpause(&handle).await.map_err(engine_error)?;
-            }
+        }
+        if handle.is_paused() {
+            info!(hash = %info_hash, index, "resuming torrent to download a pinned file");
+            self.session.unpause(&handle).await.map_err(engine_error)?;
         }
         Ok((done, size))
     }

@@ -146,7 +146,19 @@ pub(super) struct Arr {
 }
 
 impl Arr {
-    pub fn new(service: &'static str, url: &str, key: String) -> Result<Arr> {
+    /// Checks the request, takes its key out of memory, and reads the path maps.
+    pub fn connect(
+        service: &'static str,
+        url: &str,
+        api_key: &str,
+        maps: &[String],
+    ) -> Result<(Arr, Vec<(PathBuf, PathBuf)>)> {
+        check_arr(service, url, api_key, maps)?;
+        let maps = path_maps(maps)?;
+        Ok((Arr::new(service, url, take_key(api_key)?)?, maps))
+    }
+
+    fn new(service: &'static str, url: &str, key: String) -> Result<Arr> {
         endpoint(service, url, "")?;
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
@@ -162,6 +174,28 @@ impl Arr {
             key,
             http,
         })
+    }
+
+    /// The whole list at `api/v3/<path>` ("movie", "series"): at most `max` entries of
+    /// `noun` ("movies") in `max_bytes`.
+    pub async fn list<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        noun: &str,
+        max_bytes: usize,
+        max: usize,
+    ) -> Result<Vec<T>> {
+        let service = self.service;
+        let list: Vec<T> = self
+            .get(path, &[], &format!("its list of {noun}"), max_bytes)
+            .await?;
+        if list.len() > max {
+            return Err(Error::ResourceExhausted(format!(
+                "{service} lists {} {noun}; at most {max} are imported at once",
+                list.len()
+            )));
+        }
+        Ok(list)
     }
 
     /// GET `api/v3/<path>` with `query`, decoded; `what` names it in errors ("its movie

@@ -668,7 +668,7 @@ impl Library {
             specials: true,
         };
         match self.tmdb_show(tmdb_id, filter, ctx).await {
-            Ok((record, seasons)) => {
+            Ok(Ok((record, seasons))) => {
                 writes.shows.push(NewShowW {
                     rows: Vec::new(),
                     record,
@@ -678,7 +678,7 @@ impl Library {
                 Ok(ShowState::New)
             }
             Err(e) if stops_import(&e) => Err(e),
-            Err(e) => Ok(ShowState::Failed(e.to_string())),
+            Err(e) | Ok(Err(e)) => Ok(ShowState::Failed(e.to_string())),
         }
     }
 

@@ -45,6 +45,15 @@ pub struct ImportRow {
 }
 
 impl ImportRow {
+    /// A file planned for the row was not attached after all.
+    fn file_left_out(&mut self, note: String) {
+        self.files = self.files.saturating_sub(1);
+        if self.outcome == Outcome::Assigned && self.files == 0 {
+            self.outcome = Outcome::Unchanged;
+        }
+        self.note = note;
+    }
+
     fn new(kind: RowKind, title: &str, year: Option<i32>) -> ImportRow {
         ImportRow {
             kind,
@@ -231,6 +240,11 @@ impl Library {
             }
         }
         for (item, pending, row) in sources {
+            // One that got a source while the import was checking keeps it.
+            if matches!(self.store.active_source(item).await, Ok(Some(_))) {
+                rows[row].file_left_out(format!("{item} got a source meanwhile: kept"));
+                continue;
+            }
             let attached = match pending {
                 Pending::Local(path) => self
                     .assign_local(item, &path, Labels::default())
@@ -240,12 +254,7 @@ impl Library {
             };
             if let Err(e) = attached {
                 tracing::warn!("{item}: source not attached: {e}");
-                let r = &mut rows[row];
-                r.files = r.files.saturating_sub(1);
-                if r.outcome == Outcome::Assigned && r.files == 0 {
-                    r.outcome = Outcome::Unchanged;
-                }
-                r.note = format!("a file is left out: {e}");
+                rows[row].file_left_out(format!("a file is left out: {e}"));
             }
         }
         Ok(())

@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use super::arr::{self, Arr, lenient};
 use super::{ImportReport, ImportRow, NewMovieW, Outcome, Pending, RowKind, Writes, stops_import};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::jobs::JobCtx;
 use crate::library::Library;
 use crate::library::limits::{self, Origin};
@@ -45,19 +45,11 @@ impl Library {
         maps: &[String],
         ctx: &JobCtx,
     ) -> Result<ImportReport> {
-        arr::check_arr("Radarr", url, api_key, maps)?;
-        let maps = arr::path_maps(maps)?;
-        let radarr = Arr::new("Radarr", url, arr::take_key(api_key)?)?;
+        let (radarr, maps) = Arr::connect("Radarr", url, api_key, maps)?;
         ctx.step("reading Radarr's movie list");
         let movies: Vec<RadarrMovie> = radarr
-            .get("movie", &[], "its movie list", MAX_ANSWER_BYTES)
+            .list("movie", "movies", MAX_ANSWER_BYTES, MAX_MOVIES)
             .await?;
-        if movies.len() > MAX_MOVIES {
-            return Err(Error::ResourceExhausted(format!(
-                "Radarr lists {} movies; at most {MAX_MOVIES} are imported at once",
-                movies.len()
-            )));
-        }
         let mut rows = Vec::with_capacity(movies.len());
         let mut writes = Writes::default();
         for (n, m) in movies.into_iter().enumerate() {
@@ -106,13 +98,17 @@ impl Library {
                 None => {
                     ctx.step(format!("TMDB: movie {tmdb_id}"));
                     let origin = format!("movie {tmdb_id}");
-                    let found = self.tmdb.movie(tmdb_id).await.and_then(|info| {
-                        let origin = Origin::Tmdb(&origin);
-                        Ok((
-                            limits::title(&info.title, origin)?,
-                            limits::year(info.year, origin)?,
-                        ))
-                    });
+                    // TMDB being down fails the import (nothing is written yet); a movie
+                    // TMDB does not know, or describes past the limits, is one skipped row.
+                    let found = match self.tmdb.movie(tmdb_id).await {
+                        Err(e) if stops_import(&e) => return Err(e),
+                        Err(e) => Err(e),
+                        Ok(info) => {
+                            let origin = Origin::Tmdb(&origin);
+                            limits::title(&info.title, origin)
+                                .and_then(|t| Ok((t, limits::year(info.year, origin)?)))
+                        }
+                    };
                     match found {
                         Ok((title, year)) => {
                             row.files = u32::from(file.is_some());
@@ -125,9 +121,6 @@ impl Library {
                             });
                             row.outcome = Outcome::Added;
                         }
-                        // Nothing is written yet: TMDB being down fails the import; a movie
-                        // TMDB does not know, or describes oddly, is one skipped row.
-                        Err(e) if stops_import(&e) => return Err(e),
                         Err(e) => row.note = e.to_string(),
                     }
                 }

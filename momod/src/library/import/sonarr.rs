@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::arr::{self, Arr, lenient};
 use super::{ImportReport, ImportRow, NewShowW, Outcome, Pending, RowKind, Writes, stops_import};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::jobs::JobCtx;
 use crate::library::Library;
 use crate::library::model::{Item, MediaKind, SeasonFilter};
@@ -61,19 +61,11 @@ impl Library {
         maps: &[String],
         ctx: &JobCtx,
     ) -> Result<ImportReport> {
-        arr::check_arr("Sonarr", url, api_key, maps)?;
-        let maps = arr::path_maps(maps)?;
-        let sonarr = Arr::new("Sonarr", url, arr::take_key(api_key)?)?;
+        let (sonarr, maps) = Arr::connect("Sonarr", url, api_key, maps)?;
         ctx.step("reading Sonarr's series list");
         let series: Vec<SonarrSeries> = sonarr
-            .get("series", &[], "its series list", MAX_SERIES_BYTES)
+            .list("series", "series", MAX_SERIES_BYTES, MAX_SERIES)
             .await?;
-        if series.len() > MAX_SERIES {
-            return Err(Error::ResourceExhausted(format!(
-                "Sonarr lists {} series; at most {MAX_SERIES} are imported at once",
-                series.len()
-            )));
-        }
         let total = series.len() as u64;
         let mut rows = Vec::with_capacity(series.len());
         let mut writes = Writes::default();
@@ -146,7 +138,7 @@ impl Library {
                         specials: usable.iter().any(|((season, _), _)| *season == 0),
                     };
                     match self.tmdb_show(tmdb_id, filter, ctx).await {
-                        Ok((record, seasons)) => {
+                        Ok(Ok((record, seasons))) => {
                             let mut sources = Vec::new();
                             for (key, path) in usable {
                                 let known = seasons.iter().any(|s| {
@@ -172,7 +164,7 @@ impl Library {
                             row.outcome = Outcome::Added;
                         }
                         Err(e) if stops_import(&e) => return Err(e),
-                        Err(e) => {
+                        Err(e) | Ok(Err(e)) => {
                             row.note = e.to_string();
                             rows.push(row);
                             continue;
