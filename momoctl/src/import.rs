@@ -130,6 +130,9 @@ fn playlist_arg(arg: &str) -> Result<(String, Vec<u8>), Failure> {
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut std::io::Read::take(file, max + 1), &mut bytes)
         .map_err(|e| Failure::Usage(format!("{arg}: {e}")))?;
+    if bytes.is_empty() {
+        return Err(Failure::Usage(format!("{arg} is empty: not a playlist")));
+    }
     if bytes.len() as u64 > max {
         return Err(Failure::Usage(format!(
             "{arg} is larger than {max} bytes: serve it over HTTP and give its URL"

@@ -84,8 +84,20 @@ pub fn shown_url(url: &reqwest::Url) -> String {
     let host = url.host_str().unwrap_or("?");
     let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
     let segments: Vec<&str> = url.path_segments().map(|s| s.collect()).unwrap_or_default();
-    let last = segments.last().copied().unwrap_or("");
-    let hidden = if segments.len() > 1 || url.query().is_some() {
+    // The last segment only when it looks like a file's name: IPTV URLs end in
+    // `user/password` as often as in `1234.mkv`.
+    let last = segments
+        .last()
+        .copied()
+        .filter(|l| {
+            l.rsplit_once('.')
+                .is_some_and(|(stem, ext)| !stem.is_empty() && !ext.is_empty())
+        })
+        .unwrap_or("");
+    let hidden = if segments.len() > 1
+        || url.query().is_some()
+        || (last.is_empty() && segments.iter().any(|s| !s.is_empty()))
+    {
         "…/"
     } else {
         ""
@@ -100,4 +112,23 @@ pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         last = s;
     }
     last.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_url;
+
+    #[test]
+    fn urls_are_shown_without_what_can_hold_a_secret() {
+        let shown = |u: &str| shown_url(&reqwest::Url::parse(u).unwrap());
+        assert_eq!(
+            shown("http://alice:pw@vod.example:8080/movie/alice/pw/4711.mkv?token=t"),
+            "http://vod.example:8080/…/4711.mkv"
+        );
+        // A last segment that is no file name may be the password itself.
+        assert_eq!(shown("http://h/good/USER/PASS"), "http://h/…/");
+        assert_eq!(shown("http://h/PASS"), "http://h/…/");
+        assert_eq!(shown("https://h/film.mp4"), "https://h/film.mp4");
+        assert_eq!(shown("https://h/"), "https://h/");
+    }
 }

@@ -15,6 +15,8 @@ pub struct Served {
     pub content_type: &'static str,
     /// Answer `Range` with 206; false = always the whole file with 200.
     pub ranges: bool,
+    /// A `Content-Encoding` to claim (the bytes are sent as they are).
+    pub encoding: Option<&'static str>,
 }
 
 impl Served {
@@ -23,6 +25,7 @@ impl Served {
             bytes: Arc::new(bytes),
             content_type: "video/x-matroska",
             ranges: true,
+            encoding: None,
         }
     }
 }
@@ -96,6 +99,15 @@ impl FileServer {
         let mut f = self.state.faults.lock().unwrap();
         f.stalls = count;
         f.cut_after = after;
+    }
+
+    /// Serves `path` another way from now on (an expired subscription's page, a new file).
+    pub fn replace(&self, path: &str, served: Served) {
+        self.state
+            .files
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), served);
     }
 
     pub fn gets(&self) -> u64 {
@@ -183,6 +195,9 @@ fn serve(conn: TcpStream, st: &State) {
         );
         if file.ranges {
             head.push_str("accept-ranges: bytes\r\n");
+        }
+        if let Some(e) = file.encoding {
+            head.push_str(&format!("content-encoding: {e}\r\n"));
         }
         if status.starts_with("206") {
             head.push_str(&format!(

@@ -116,6 +116,13 @@ fn urls_that_cannot_serve_a_player_are_refused_and_nothing_is_stored() {
                 ..Served::video(bytes.clone())
             },
         ),
+        (
+            "/packed.mkv",
+            Served {
+                encoding: Some("gzip"),
+                ..Served::video(bytes.clone())
+            },
+        ),
     ]);
     let d = Daemon::start(DaemonConfig::new());
     let id = movie(&d, "Refused");
@@ -138,6 +145,7 @@ fn urls_that_cannot_serve_a_player_are_refused_and_nothing_is_stored() {
     );
     refused(&format!("{root}/missing.mkv"), 1, "HTTP 404");
     refused(&format!("{root}/stream"), 1, "no video extension");
+    refused(&format!("{root}/packed.mkv"), 1, "compresses it (gzip)");
     refused("ftp://example.com/a.mkv", 1, "not an http(s) URL");
     refused("not a url", 1, "the URL is not valid");
     refused(
@@ -204,7 +212,7 @@ fn a_connection_that_breaks_off_is_resumed_and_a_silent_one_fails_without_zeros(
 
     // A server that stays silent: the response ends short within a few timeouts, and
     // what came is the file's real prefix, never padding.
-    server.stall_next(100, 0);
+    server.stall_next(100, 1);
     let started = std::time::Instant::now();
     let (_, body, _) = curl_get(&addr, &share_path, Some("1000000-"), 60);
     assert!(
@@ -225,4 +233,48 @@ fn a_connection_that_breaks_off_is_resumed_and_a_silent_one_fails_without_zeros(
     let (status, body, _) = curl_get(&addr, &share_path, Some("2000000-2099999"), 30);
     assert_eq!(status, 206);
     assert!(body == bytes[2_000_000..2_100_000]);
+}
+
+#[test]
+fn a_server_that_turns_into_a_page_never_feeds_the_player_or_a_pin_html() {
+    let bytes = pattern(500_000, 9);
+    let server = FileServer::start(vec![("/vod/film.mkv", Served::video(bytes.clone()))]);
+    let d = Daemon::start(DaemonConfig::new().env("MOMO_STREAM_HTTP_TIMEOUT_S", "2"));
+    let id = movie(&d, "Expired");
+    let a = d.ctl_json(&[
+        "assign",
+        "movie",
+        &id,
+        "--url",
+        &format!("{}/vod/film.mkv", server.root),
+    ]);
+    let share_path = a["share_path"].as_str().unwrap().to_string();
+    // The subscription runs out: every request gets a page, with 200.
+    let page = b"<html><body>Your subscription has expired</body></html>".to_vec();
+    server.replace(
+        "/vod/film.mkv",
+        Served {
+            content_type: "text/html",
+            ranges: false,
+            ..Served::video(page.clone())
+        },
+    );
+    let (_, body, _) = curl_get(&d.webdav_addr(), &share_path, None, 30);
+    assert!(
+        !body.windows(6).any(|w| w == b"<html>"),
+        "the player got the page as video bytes"
+    );
+    let out = d.ctl(&["pin", "movie", &id, "--wait"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not a video"), "{}", stderr(&out));
+    // Back: the pin finishes, with the file's bytes only.
+    server.replace("/vod/film.mkv", Served::video(bytes.clone()));
+    assert_eq!(
+        d.ctl_json(&["pin", "movie", &id, "--wait"])["state"],
+        "done"
+    );
+    server.stop();
+    let (status, body, _) = curl_get(&d.webdav_addr(), &share_path, None, 30);
+    assert_eq!(status, 200);
+    assert!(body == bytes, "the pinned copy differs from the file");
 }

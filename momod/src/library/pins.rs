@@ -30,7 +30,24 @@ impl Library {
             )));
         }
         let (pin, _) = self.store.pin(a.id).await?;
-        Ok(self.with_progress(pin).await)
+        let pin = self.with_progress(pin).await;
+        let needed = pin.size.saturating_sub(pin.done);
+        if let Some(free) = crate::stream::http::free_bytes(self.streamer.http.pin_dir())
+            && free < needed
+            && pin.state != PinState::Done
+        {
+            let why = format!(
+                "{item} needs {needed} more bytes on disk and the data dir has {free} free"
+            );
+            // Nothing downloaded: no pin. Part of it kept: the pin waits, failed, for room.
+            if pin.done == 0 {
+                self.store.unpin(a.id).await?;
+            } else {
+                self.store.finish_pin(a.id, Some(why.clone())).await?;
+            }
+            return Err(Error::FailedPrecondition(why));
+        }
+        Ok(pin)
     }
 
     /// Records the job downloading a pin.
@@ -56,7 +73,7 @@ impl Library {
     pub async fn release_pin(&self, pin: &Pin) -> Result<()> {
         let shared = self.store.pins().await?.iter().any(|p| p.file == pin.file);
         if !shared {
-            self.release(&pin.file).await;
+            self.release(&pin.file, pin.size).await;
         }
         Ok(())
     }
@@ -193,12 +210,12 @@ impl Library {
         pin
     }
 
-    async fn release(&self, file: &SourceFile) {
+    async fn release(&self, file: &SourceFile, size: u64) {
         match file {
             SourceFile::Torrent {
                 info_hash, index, ..
             } => self.engine.unpin(info_hash, *index).await,
-            SourceFile::Http { url, .. } => self.streamer.http.drop_pin(url),
+            SourceFile::Http { url, .. } => self.streamer.http.drop_pin(url, size),
             SourceFile::Local { .. } => {}
         }
     }
@@ -274,11 +291,11 @@ impl Library {
         let keep: HashSet<std::path::PathBuf> = pins
             .iter()
             .filter_map(|p| match &p.file {
-                SourceFile::Http { url, .. } => Some(url.as_str()),
+                SourceFile::Http { url, .. } => Some((url.as_str(), p.size)),
                 _ => None,
             })
-            .flat_map(|url| {
-                let (done, part) = self.streamer.http.pin_paths(url);
+            .flat_map(|(url, size)| {
+                let (done, part) = self.streamer.http.pin_paths(url, size);
                 [done, part]
             })
             .collect();

@@ -32,6 +32,11 @@ const REOPENS: u32 = 3;
 const PROGRESS_EVERY: u64 = 1024 * 1024;
 /// A pin download gives up after this many failed tries in a row.
 const PIN_TRIES: u32 = 8;
+/// Larger sizes than this are not believed (and could fill the disk of a pin).
+const MAX_SOURCE_BYTES: u64 = 1 << 44;
+/// A connection that gives fewer bytes than this before it breaks off or goes silent
+/// counts as a failure: a server trickling a byte per timeout does not keep a read alive.
+const MIN_GAIN: u64 = 64 * 1024;
 /// Longest URL accepted, with its credentials.
 pub const MAX_URL_BYTES: usize = 8 * 1024;
 
@@ -61,12 +66,16 @@ struct Open {
     resp: reqwest::Response,
     /// Where the next byte of `left` (then of `resp`) is in the file.
     pos: u64,
+    /// Where it started.
+    from: u64,
     left: Bytes,
 }
 
 impl Http {
     /// `timeout`: to connect, and between two chunks of a body.
     pub fn new(timeout: Duration, reuse_idle: Duration, pin_dir: PathBuf) -> Result<Arc<Http>> {
+        std::fs::create_dir_all(&pin_dir)
+            .map_err(|e| Error::Internal(format!("cannot create {}: {e}", pin_dir.display())))?;
         let client = reqwest::Client::builder()
             .connect_timeout(timeout)
             .read_timeout(timeout)
@@ -93,6 +102,7 @@ impl Http {
             .client
             .get(url.clone())
             .header(header::RANGE, "bytes=0-0")
+            .header(header::ACCEPT_ENCODING, "identity")
             .timeout(self.timeout)
             .send()
             .await
@@ -116,27 +126,10 @@ impl Http {
         if status != reqwest::StatusCode::PARTIAL_CONTENT {
             return refuse(format!("the server answered HTTP {status}"));
         }
-        let content_type = resp
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            })
-            .filter(|v| !v.is_empty());
-        if let Some(t) = &content_type
-            && (t.starts_with("text/")
-                || t.contains("html")
-                || t.contains("json")
-                || t.contains("xml")
-                || t.starts_with("image/"))
-        {
-            return refuse(format!("it is not a video (the server calls it {t})"));
+        if let Err(why) = not_the_bytes(resp.headers()) {
+            return refuse(why);
         }
+        let content_type = content_type(resp.headers());
         let Some((0, _, total)) = content_range(resp.headers()) else {
             return refuse(
                 "the server's answer to a range request has no usable Content-Range".into(),
@@ -145,6 +138,11 @@ impl Http {
         let Some(size) = total.filter(|n| *n > 0) else {
             return refuse("the server does not say how large the file is".into());
         };
+        if size > MAX_SOURCE_BYTES {
+            return refuse(format!(
+                "the server says it is {size} bytes; at most {MAX_SOURCE_BYTES} (16 TiB) are believed"
+            ));
+        }
         Ok(Probe { size, content_type })
     }
 
@@ -158,15 +156,18 @@ impl Http {
             pos,
             open: None,
             failed: false,
+            thin: 0,
         }
     }
 
     /// Where a pinned URL is kept: the complete file, and the part being downloaded. Named
     /// by a hash of the URL, so a reader finds it from the source alone and no name on disk
     /// shows the URL.
-    pub fn pin_paths(&self, url: &str) -> (PathBuf, PathBuf) {
+    pub fn pin_paths(&self, url: &str, size: u64) -> (PathBuf, PathBuf) {
         use sha2::Digest;
-        let digest = sha2::Sha256::digest(url.as_bytes());
+        // With the size: two items on one URL that changed size between their assignments
+        // are two files.
+        let digest = sha2::Sha256::digest(format!("{size}\n{url}").as_bytes());
         let name: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         (
             self.pin_dir.join(&name),
@@ -180,7 +181,7 @@ impl Http {
 
     /// The complete pinned copy of `url`, if there is one of the right size.
     pub fn pinned(&self, url: &str, size: u64) -> Option<PathBuf> {
-        let (done, _) = self.pin_paths(url);
+        let (done, _) = self.pin_paths(url, size);
         std::fs::metadata(&done)
             .is_ok_and(|m| m.is_file() && m.len() == size)
             .then_some(done)
@@ -191,15 +192,15 @@ impl Http {
         if self.pinned(url, size).is_some() {
             return size;
         }
-        let (_, part) = self.pin_paths(url);
+        let (_, part) = self.pin_paths(url, size);
         std::fs::metadata(part)
             .map(|m| m.len().min(size))
             .unwrap_or(0)
     }
 
     /// Deletes what a pin of `url` downloaded.
-    pub fn drop_pin(&self, url: &str) {
-        let (done, part) = self.pin_paths(url);
+    pub fn drop_pin(&self, url: &str, size: u64) {
+        let (done, part) = self.pin_paths(url, size);
         for p in [done, part] {
             match std::fs::remove_file(&p) {
                 Ok(()) => {}
@@ -233,7 +234,7 @@ impl Http {
             return Ok(());
         }
         tokio::fs::create_dir_all(&self.pin_dir).await?;
-        let (done, part) = self.pin_paths(url);
+        let (done, part) = self.pin_paths(url, size);
         let mut file = tokio::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -245,8 +246,19 @@ impl Http {
             file.set_len(0).await?;
             have = 0;
         }
+        let free = free_bytes(&self.pin_dir);
+        if free.is_some_and(|free| free < size - have) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                format!(
+                    "{} more bytes are needed and the data dir has {} free",
+                    size - have,
+                    free.unwrap_or(0)
+                ),
+            ));
+        }
         progress(have);
-        let mut reported = have;
+        let mut reported = (have, std::time::Instant::now());
         let mut failures = 0;
         let mut last_error = String::new();
         while have < size {
@@ -258,12 +270,23 @@ impl Http {
                     Ok(chunk) => {
                         file.write_all(&chunk).await?;
                         have += chunk.len() as u64;
-                        // Told every MiB, not every chunk: each report wakes the job's
-                        // watchers.
-                        if have - reported >= PROGRESS_EVERY || have >= size {
-                            reported = have;
+                        // Told every MiB or second, not every chunk: each report wakes
+                        // the job's watchers.
+                        if have - reported.0 >= PROGRESS_EVERY
+                            || reported.1.elapsed() >= Duration::from_secs(1)
+                            || have >= size
+                        {
+                            reported = (have, std::time::Instant::now());
                             progress(have);
                         }
+                    }
+                    // The server no longer serves this file (a size change, a page): trying
+                    // again would not help.
+                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        file.flush().await?;
+                        return Err(std::io::Error::other(format!(
+                            "{e}; {have} of {size} bytes are kept"
+                        )));
                     }
                     Err(e) => {
                         last_error = e.to_string();
@@ -274,7 +297,8 @@ impl Http {
             if have >= size {
                 break;
             }
-            if have == gained_from {
+            // A try that gains next to nothing is a failure too (a trickling server).
+            if have - gained_from < MIN_GAIN {
                 failures += 1;
                 if failures >= PIN_TRIES {
                     file.flush().await?;
@@ -365,40 +389,107 @@ impl Http {
             .client
             .get(url)
             .header(header::RANGE, format!("bytes={from}-"))
+            .header(header::ACCEPT_ENCODING, "identity")
             .send()
             .await
-            .map_err(|e| io_error(e, "cannot connect"))?;
+            .map_err(|e| io_error(e, "no answer"))?;
         let status = resp.status();
-        let ok = match status {
+        // Answers that can never become the file's bytes: reading on would not help.
+        let wrong = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidData, why);
+        not_the_bytes(resp.headers()).map_err(wrong)?;
+        match status {
             reqwest::StatusCode::PARTIAL_CONTENT => match content_range(resp.headers()) {
-                Some((start, _, total)) if start == from && total.is_none_or(|t| t == size) => true,
+                Some((start, _, total)) if start == from && total.is_none_or(|t| t == size) => {}
                 Some((_, _, Some(total))) if total != size => {
-                    return Err(std::io::Error::other(format!(
+                    return Err(wrong(format!(
                         "the file is {total} bytes on the server now, {size} when it was \
                          assigned: assign it again"
                     )));
                 }
-                _ => false,
+                _ => {
+                    return Err(wrong(
+                        "the server answered another range than the one asked for".into(),
+                    ));
+                }
             },
-            // A server that ignores the range still serves the start of the file.
-            reqwest::StatusCode::OK => from == 0,
+            // A server that ignores ranges still serves the whole file from its start:
+            // usable from 0 when it is the file's length.
+            reqwest::StatusCode::OK if from == 0 && resp.content_length() == Some(size) => {}
+            reqwest::StatusCode::OK => {
+                return Err(wrong(
+                    "the server no longer answers range requests (it sent a whole answer)".into(),
+                ));
+            }
             _ => {
                 return Err(std::io::Error::other(format!(
                     "the server answered HTTP {status}"
                 )));
             }
-        };
-        if !ok {
-            return Err(std::io::Error::other(
-                "the server answered another range than the one asked for",
-            ));
         }
         Ok(Open {
             resp,
             pos: from,
+            from,
             left: Bytes::new(),
         })
     }
+}
+
+/// The answer's media type ("video/mp4"), lowercase, without parameters.
+fn content_type(headers: &header::HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .filter(|v| !v.is_empty())
+}
+
+/// Why an answer's body is not the file's bytes, if it is not: a page, JSON, XML or an
+/// image instead (a login page, an "expired" notice), or a compressed body (players seek
+/// by byte, and reqwest here does not decompress).
+fn not_the_bytes(headers: &header::HeaderMap) -> std::result::Result<(), String> {
+    if let Some(t) = content_type(headers)
+        && (t.starts_with("text/")
+            || t.contains("html")
+            || t.contains("json")
+            || t.contains("xml")
+            || t.starts_with("image/"))
+    {
+        return Err(format!("it is not a video (the server calls it {t})"));
+    }
+    if let Some(e) = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty() && v != "identity")
+    {
+        return Err(format!(
+            "the server compresses it ({e}) though asked not to"
+        ));
+    }
+    Ok(())
+}
+
+/// Free bytes on the file system of `dir` for an unprivileged writer; None when unknown.
+pub fn free_bytes(dir: &std::path::Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs is plain old data; all zeros is a valid value.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid NUL-terminated path and a struct for statvfs to fill.
+    if unsafe { libc::statvfs(path.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    // The field types differ between platforms (u32 on some 32-bit ones).
+    #[allow(clippy::useless_conversion)]
+    let free = u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize));
+    Some(free)
 }
 
 /// `Content-Range: bytes FIRST-LAST/TOTAL` (TOTAL `*` = unknown).
@@ -431,6 +522,8 @@ pub struct HttpStream {
     pos: u64,
     open: Option<Open>,
     failed: bool,
+    /// Connections in a row that broke off with less than `MIN_GAIN` read.
+    thin: u32,
 }
 
 impl HttpStream {
@@ -453,18 +546,22 @@ impl HttpStream {
         if self.pos >= self.size || max == 0 {
             return Ok(Bytes::new());
         }
-        let mut broken = 0;
         loop {
             match self.read_once(max).await {
                 Ok(b) => return Ok(b),
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionAborted && broken < REOPENS => {
-                    broken += 1;
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::ConnectionAborted && self.thin < REOPENS =>
+                {
+                    // A connection that gave a fair amount first starts the count again.
+                    let gained = self.open.as_ref().map_or(0, |o| o.pos - o.from);
+                    self.thin = if gained >= MIN_GAIN { 1 } else { self.thin + 1 };
                     debug!(
                         pos = self.pos,
-                        broken, "HTTP source broke off; asking again: {e}"
+                        thin = self.thin,
+                        "HTTP source broke off; asking again: {e}"
                     );
                     self.open = None;
-                    tokio::time::sleep(Duration::from_millis(200 * u64::from(broken))).await;
+                    tokio::time::sleep(Duration::from_millis(200 * u64::from(self.thin))).await;
                 }
                 Err(e) => {
                     self.failed = true;

@@ -258,6 +258,14 @@ impl FrontDoor {
                 debug!(%peer, "multi-range request with overlapping or too many ranges: ignored");
                 req.headers_mut().remove(header::RANGE);
             }
+            if let Some(clamped) = req
+                .headers()
+                .get(header::RANGE)
+                .and_then(|r| clamp_range(r.to_str().ok()?))
+                .and_then(|r| HeaderValue::from_str(&r).ok())
+            {
+                req.headers_mut().insert(header::RANGE, clamped);
+            }
             self.dav.handle(req).await
         } else if method.as_str() == "PROPFIND" {
             self.propfind(req).await
@@ -442,6 +450,35 @@ pub(crate) fn repeats_bytes(range: &[u8]) -> bool {
     }
     spans.sort_unstable();
     spans.windows(2).any(|w| w[1].0 <= w[0].1)
+}
+
+/// Byte positions past any file's size mean "to the end" (a last byte of 2^64-1 is legal),
+/// but dav-server adds to them and overflows: they are lowered to `RANGE_CAP` first. None
+/// when nothing needs lowering.
+pub(crate) fn clamp_range(range: &str) -> Option<String> {
+    const RANGE_CAP: u64 = 1 << 62;
+    let spec = range.trim().strip_prefix("bytes=")?;
+    let mut changed = false;
+    let parts: Vec<String> = spec
+        .split(',')
+        .map(|part| {
+            let mut capped = |n: &str| match n.trim().parse::<u64>() {
+                Ok(v) if v > RANGE_CAP => {
+                    changed = true;
+                    RANGE_CAP.to_string()
+                }
+                _ => n.trim().to_string(),
+            };
+            match part.split_once('-') {
+                Some((a, b)) => {
+                    let (a, b) = (capped(a), capped(b));
+                    format!("{a}-{b}")
+                }
+                None => part.trim().to_string(),
+            }
+        })
+        .collect();
+    changed.then(|| format!("bytes={}", parts.join(",")))
 }
 
 fn xml(status: StatusCode, doc: String) -> Response<Body> {
@@ -806,7 +843,26 @@ impl DavFile for ShareFile {
 
 #[cfg(test)]
 mod tests {
-    use super::{repeats_bytes, share_path};
+    use super::{clamp_range, repeats_bytes, share_path};
+
+    #[test]
+    fn ranges_past_any_size_are_lowered() {
+        assert_eq!(
+            clamp_range("bytes=0-18446744073709551615").as_deref(),
+            Some("bytes=0-4611686018427387904")
+        );
+        assert_eq!(
+            clamp_range("bytes=-99999999999999999999").as_deref(),
+            None,
+            "not a number: left to dav-server's parser"
+        );
+        assert_eq!(
+            clamp_range("bytes=9223372036854775807-").as_deref(),
+            Some("bytes=4611686018427387904-")
+        );
+        assert_eq!(clamp_range("bytes=0-99"), None);
+        assert_eq!(clamp_range("items=0-1"), None);
+    }
 
     #[test]
     fn one_path_rule_for_every_method() {

@@ -43,6 +43,11 @@ pub fn check_m3u(filter: &M3uFilter) -> Result<()> {
 
 /// A playlist's URL, checked before a job fetches it.
 pub fn check_playlist_url(url: &str) -> Result<()> {
+    if url.trim().is_empty() {
+        return Err(Error::InvalidArgument(
+            "give the playlist's bytes or its http(s) URL".into(),
+        ));
+    }
     crate::library::assign::http_url(url).map(drop)
 }
 
@@ -413,6 +418,7 @@ impl Library {
             };
             rows.push(row);
         }
+        ctx.progress(total, Some(total), "entries");
         if dry_run {
             return Ok(ImportReport { dry_run, rows });
         }

@@ -175,6 +175,7 @@ impl Library {
             row.note = files_note(row.files, &left_out);
             rows.push(row);
         }
+        ctx.progress(total, Some(total), "series");
         if dry_run {
             return Ok(ImportReport { dry_run, rows });
         }
