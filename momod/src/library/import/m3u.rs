@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::jobs::JobCtx;
 use crate::library::Library;
 use crate::library::limits::{self, Origin};
-use crate::library::model::{Item, Labels, MediaKind, SeasonFilter};
+use crate::library::model::{Item, Labels, MediaKind, NewSource, SeasonFilter};
 use crate::library::pack;
 use crate::tmdb::SearchHit;
 
@@ -434,7 +434,7 @@ impl Library {
     }
 
     /// The URL as a source, or the row's note says why not.
-    async fn m3u_source(&self, entry: &Entry, row: &mut ImportRow) -> Option<Pending> {
+    async fn m3u_source(&self, entry: &Entry, row: &mut ImportRow) -> Option<NewSource> {
         let url = match crate::library::assign::http_url(&entry.url) {
             Ok(u) => u,
             Err(e) => {
@@ -444,7 +444,7 @@ impl Library {
         };
         row.file_path = Some(crate::web::shown_url(&url));
         match self.http_source(&url, Labels::default()).await {
-            Ok(source) => Some(Pending::Http(source)),
+            Ok(source) => Some(source),
             Err(e) => {
                 row.note = e.to_string();
                 None
@@ -496,7 +496,8 @@ impl Library {
                 if self.store.active_source(Item::Movie(id)).await?.is_some() {
                     row.outcome = Outcome::Unchanged;
                     row.note = "the movie has a source already".into();
-                } else if let Some(p) = self.m3u_source(entry, &mut row).await {
+                } else if let Some(source) = self.m3u_source(entry, &mut row).await {
+                    let p = Pending::Http(source);
                     writes.sources.push((Item::Movie(id), p, row_index));
                     row.files = 1;
                     row.outcome = Outcome::Assigned;
@@ -514,7 +515,7 @@ impl Library {
                         return Ok(row);
                     }
                 };
-                let Some(p) = self.m3u_source(entry, &mut row).await else {
+                let Some(source) = self.m3u_source(entry, &mut row).await else {
                     return Ok(row);
                 };
                 writes.movies.push(NewMovieW {
@@ -522,7 +523,7 @@ impl Library {
                     tmdb_id: hit.tmdb_id,
                     title,
                     year,
-                    source: Some(p),
+                    source: Some(Pending::Http(source)),
                 });
                 row.files = 1;
                 row.outcome = Outcome::Added;
@@ -602,11 +603,8 @@ impl Library {
                     row.note = "the episode has a source already".into();
                     return Ok(());
                 }
-                let Some(p) = self.m3u_source(entry, row).await else {
+                let Some(source) = self.m3u_source(entry, row).await else {
                     return Ok(());
-                };
-                let Pending::Http(source) = p else {
-                    unreachable!("M3U sources are URLs")
                 };
                 for (id, _) in found.iter().filter(|(_, assigned)| !assigned) {
                     let p = Pending::Http(source.clone());
@@ -628,7 +626,7 @@ impl Library {
                     row.note = format!("TMDB's show has no {}", label(keys[0]));
                     return Ok(());
                 }
-                let Some(Pending::Http(source)) = self.m3u_source(entry, row).await else {
+                let Some(source) = self.m3u_source(entry, row).await else {
                     return Ok(());
                 };
                 let planned = writes.show(hit.tmdb_id).expect("planned with the state");
