@@ -306,6 +306,7 @@ pub fn unexpected(value: JobValue) -> Failure {
         JobValue::Subtitles(_) => "a list of subtitles",
         JobValue::Import(_) => "an import report",
         JobValue::Pin(_) => "a pin",
+        JobValue::Trakt(_) => "a Trakt account",
     };
     Failure::Daemon(Status::internal(format!(
         "the job returned {kind}, not what this command expects"
@@ -322,6 +323,7 @@ pub fn print_result(format: Format, value: JobValue) {
         JobValue::Subtitles(r) => crate::subs::print_list(format, r.subtitles),
         JobValue::Import(r) => crate::import::print_report(format, r),
         JobValue::Pin(p) => crate::pins::print_pin(format, p),
+        JobValue::Trakt(s) => crate::trakt::print_status(format, s),
     }
 }
 

@@ -335,6 +335,25 @@ impl From<pb::ImportReport> for ImportReport {
 }
 
 #[derive(Serialize)]
+pub struct TraktStatus {
+    pub configured: bool,
+    pub signed_in: bool,
+    pub username: Option<String>,
+    pub expires_at: Option<i64>,
+}
+
+impl From<pb::TraktStatus> for TraktStatus {
+    fn from(s: pb::TraktStatus) -> TraktStatus {
+        TraktStatus {
+            configured: s.configured,
+            signed_in: s.signed_in,
+            username: s.username,
+            expires_at: s.expires_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
 pub struct Pin {
     pub item_kind: &'static str,
     pub item_id: i64,

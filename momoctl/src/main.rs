@@ -13,6 +13,7 @@ mod pins;
 mod subs;
 mod system;
 mod torrent;
+mod trakt;
 mod tui;
 
 use std::process::ExitCode;
@@ -82,6 +83,9 @@ enum Command {
     },
     /// Pinned items with their download progress.
     Pins,
+    /// Trakt: login, logout, status, import watchlist|collection|list SLUG.
+    #[command(subcommand)]
+    Trakt(trakt::TraktCmd),
     /// Bring an existing library in: `import radarr|sonarr --url URL --api-key KEY`,
     /// `import m3u FILE|URL`.
     #[command(subcommand)]
@@ -172,6 +176,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Unpin { kind, id } => pins::unpin(channel, auth, cli.output, kind, id).await,
         Command::Pins => pins::list(channel, auth, cli.output).await,
+        Command::Trakt(cmd) => trakt::run(channel, auth, cli.output, cmd).await,
         Command::Tui => tui::run(channel, auth).await,
         Command::Jobs { all } => jobs::list(channel, auth, cli.output, all).await,
         Command::Job(cmd) => jobs::job(channel, auth, cli.output, cmd).await,

@@ -26,6 +26,29 @@ pub struct Config {
     pub stream: StreamConfig,
     pub jobs: JobsConfig,
     pub subtitles: SubtitlesConfig,
+    pub trakt: TraktConfig,
+}
+
+/// Trakt (API v2): sign-in and list imports.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TraktConfig {
+    /// A Trakt API app's id and secret (trakt.tv/oauth/applications); none = Trakt off.
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub base_url: String,
+    pub timeout_s: u64,
+}
+
+impl Default for TraktConfig {
+    fn default() -> Self {
+        TraktConfig {
+            client_id: None,
+            client_secret: None,
+            base_url: "https://api.trakt.tv".into(),
+            timeout_s: 15,
+        }
+    }
 }
 
 /// Subtitles from OpenSubtitles (REST API v1).
@@ -194,6 +217,7 @@ impl Default for Config {
             stream: StreamConfig::default(),
             jobs: JobsConfig::default(),
             subtitles: SubtitlesConfig::default(),
+            trakt: TraktConfig::default(),
         }
     }
 }
@@ -456,6 +480,7 @@ impl Config {
             ),
             ("jobs.retention_days", self.jobs.retention_days, 1..=3650),
             ("subtitles.timeout_s", self.subtitles.timeout_s, 1..=300),
+            ("trakt.timeout_s", self.trakt.timeout_s, 1..=300),
         ] {
             if !range.contains(&value) {
                 bail!(
@@ -489,6 +514,15 @@ impl Config {
             != self.subtitles.opensubtitles_password.is_some()
         {
             bail!("config keys `subtitles.opensubtitles_username` and `_password` go together");
+        }
+        if reqwest::Url::parse(&self.trakt.base_url).is_err() {
+            bail!(
+                "config key `trakt.base_url`: `{}` is not a URL",
+                self.trakt.base_url
+            );
+        }
+        if self.trakt.client_id.is_some() != self.trakt.client_secret.is_some() {
+            bail!("config keys `trakt.client_id` and `trakt.client_secret` go together");
         }
         if self.tmdb.rate_limit_per_s == 0 {
             bail!("config key `tmdb.rate_limit_per_s` must be at least 1");

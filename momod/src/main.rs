@@ -24,6 +24,7 @@ mod stream;
 mod subtitles;
 mod tmdb;
 mod torrent;
+mod trakt;
 mod vfs;
 mod web;
 mod webdav;
@@ -136,7 +137,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
     )?;
     let library = library::Library::new(
         store.clone(),
-        Arc::new(tmdb),
+        library::Clients {
+            tmdb: Arc::new(tmdb),
+            trakt: Arc::new(trakt::Trakt::new(&config.trakt, &data_dir).context("Trakt client")?),
+        },
         vfs.clone(),
         engine.clone(),
         streamer.clone(),

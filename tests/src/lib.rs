@@ -9,6 +9,7 @@ pub mod opensubtitles;
 pub mod serve;
 pub mod swarm;
 pub mod tmdb;
+pub mod trakt;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -355,6 +355,15 @@ fn samples() -> Vec<(&'static str, Value)> {
             })),
         ),
         (
+            "TraktStatus",
+            v(&TraktStatus::from(pb::TraktStatus {
+                configured: true,
+                signed_in: true,
+                username: Some("sean".into()),
+                expires_at: Some(1_700_000_000),
+            })),
+        ),
+        (
             "Pin",
             v(&Pin::from(pb::Pin {
                 item: item(pb::ItemKind::Movie, 1),

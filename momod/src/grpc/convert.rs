@@ -14,6 +14,7 @@ use crate::library::{
     TorrentInput,
 };
 use crate::torrent::{InfoHash, Inspected, TorrentFile};
+use crate::trakt::{DeviceCode, Tokens};
 
 // ---------------------------------------------------------------------- requests
 
@@ -263,6 +264,25 @@ pub fn pin(p: Pin) -> pb::Pin {
         error: p.error,
         created_at: p.created_at,
         finished_at: p.finished_at,
+    }
+}
+
+pub fn trakt_status(configured: bool, account: Option<Tokens>) -> pb::TraktStatus {
+    pb::TraktStatus {
+        configured,
+        signed_in: account.is_some(),
+        username: account.as_ref().and_then(|a| a.username.clone()),
+        expires_at: account.map(|a| a.expires_at),
+    }
+}
+
+pub fn device_code(r: &pb::TraktWaitLogin) -> DeviceCode {
+    DeviceCode {
+        device_code: r.device_code.clone(),
+        user_code: r.user_code.clone(),
+        verification_url: r.verification_url.clone(),
+        expires_in: r.expires_in.clamp(1, 3600),
+        interval: r.interval.clamp(1, 60),
     }
 }
 

@@ -47,4 +47,8 @@ impl ImportService for ImportApi {
     async fn import_m3u(&self, req: Request<pb::ImportM3uRequest>) -> Reply<pb::ImportReport> {
         self.import(Op::ImportM3u(req.into_inner())).await
     }
+
+    async fn import_trakt(&self, req: Request<pb::ImportTraktRequest>) -> Reply<pb::ImportReport> {
+        self.import(Op::ImportTrakt(req.into_inner())).await
+    }
 }

@@ -167,6 +167,18 @@ async fn execute(
                 .await?;
             (JobValue::Import(convert::import_report(report)), None)
         }
+        Op::TraktLogin(r) => {
+            let tokens = library
+                .trakt_wait_login(convert::device_code(&r), ctx)
+                .await?;
+            let status = convert::trakt_status(true, Some(tokens));
+            (JobValue::Trakt(status), None)
+        }
+        Op::ImportTrakt(r) => {
+            let list = crate::library::trakt_list(&r.list, &r.slug).map_err(|e| bad(e.into()))?;
+            let report = library.import_trakt(&list, r.dry_run, ctx).await?;
+            (JobValue::Import(convert::import_report(report)), None)
+        }
         Op::Pin(r) => {
             if let Some(id) = ctx.job_id() {
                 library.set_pin_job(r.assignment_id, id).await?;
@@ -302,6 +314,31 @@ pub async fn describe(library: &Library, mut op: Op) -> Result<NewJob, Status> {
                 Some(item.into()),
                 // One download per pinned source.
                 Some(format!("pin:{}", r.assignment_id)),
+            )
+        }
+        Op::TraktLogin(r) => (
+            JobKind::TraktLogin,
+            format!(
+                "sign in to Trakt (code {})",
+                crate::error::echo(&r.user_code)
+            ),
+            None,
+            // Each login has its own code: a second one waits beside the first.
+            None,
+        ),
+        Op::ImportTrakt(r) => {
+            crate::library::trakt_list(&r.list, &r.slug)?;
+            let dry = if r.dry_run { " (dry run)" } else { "" };
+            let what = if r.list == "list" {
+                format!("list {}", r.slug)
+            } else {
+                r.list.clone()
+            };
+            (
+                JobKind::ImportTrakt,
+                format!("import Trakt {what}{dry}"),
+                None,
+                None,
             )
         }
         Op::ImportSonarr(_) => (

@@ -12,6 +12,7 @@ mod pins;
 mod subtitles;
 mod system;
 mod torrent;
+mod trakt;
 
 use std::future::Future;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
@@ -29,6 +30,7 @@ use momo_proto::v1::pin_service_server::PinServiceServer;
 use momo_proto::v1::subtitle_service_server::SubtitleServiceServer;
 use momo_proto::v1::system_service_server::SystemServiceServer;
 use momo_proto::v1::torrent_service_server::TorrentServiceServer;
+use momo_proto::v1::trakt_service_server::TraktServiceServer;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 use tonic::service::Routes;
@@ -49,6 +51,7 @@ use pins::PinApi;
 use subtitles::SubtitleApi;
 use system::SystemApi;
 use torrent::TorrentApi;
+use trakt::TraktApi;
 
 /// Largest request accepted: the longest fields (a magnet, a path) are a few KiB.
 const MAX_REQUEST_BYTES: usize = 256 * 1024;
@@ -139,6 +142,13 @@ pub async fn serve(
                 library: library.clone(),
             })
             .max_decoding_message_size(MAX_JOB_REQUEST_BYTES),
+        )
+        .add_service(
+            TraktServiceServer::new(TraktApi {
+                library: library.clone(),
+                jobs: jobs.clone(),
+            })
+            .max_decoding_message_size(MAX_REQUEST_BYTES),
         )
         .add_service(
             PinServiceServer::new(PinApi {

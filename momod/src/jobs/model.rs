@@ -62,6 +62,8 @@ pub enum JobKind {
     ImportSonarr,
     ImportM3u,
     Pin,
+    TraktLogin,
+    ImportTrakt,
 }
 
 impl JobKind {
@@ -82,6 +84,8 @@ impl JobKind {
             JobKind::ImportSonarr => "import_sonarr",
             JobKind::ImportM3u => "import_m3u",
             JobKind::Pin => "pin",
+            JobKind::TraktLogin => "trakt_login",
+            JobKind::ImportTrakt => "import_trakt",
         }
     }
 
@@ -96,6 +100,8 @@ impl JobKind {
             JobKind::ImportSonarr,
             JobKind::ImportM3u,
             JobKind::Pin,
+            JobKind::TraktLogin,
+            JobKind::ImportTrakt,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -114,6 +120,9 @@ impl JobKind {
             JobKind::ImportRadarr
             | JobKind::ImportSonarr
             | JobKind::ImportM3u
+            // The user entering the code waits on it: after a restart, they sign in again.
+            | JobKind::TraktLogin
+            | JobKind::ImportTrakt
             | JobKind::ShowAdd
             | JobKind::AssignTorrent
             | JobKind::AssignPack

@@ -10,6 +10,7 @@
 //!   and mapping a pack's files to a show's episodes.
 //! - `torrents`: the engine's torrents with the items that play from them.
 //! - `pins`: sources pinned to disk (downloaded whole, never evicted).
+//! - `trakt`: signing in to Trakt, and its lists brought into the library.
 //! - `import`: Radarr and Sonarr libraries and M3U playlists, added in bulk.
 //! - `subtitles`: attaching subtitles to items (by hand, from the item's torrent), listing
 //!   and removing them.
@@ -25,6 +26,7 @@ pub(crate) mod pack;
 mod pins;
 mod subtitles;
 mod torrents;
+mod trakt;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,14 +38,22 @@ use crate::subtitles::Files;
 use crate::subtitles::opensubtitles::OpenSubtitles;
 use crate::tmdb::Tmdb;
 use crate::torrent::Engine;
+use crate::trakt::Trakt;
 use crate::vfs::Vfs;
 
 pub use import::{
     ImportReport, ImportRow, M3uFilter, check_arr, check_m3u, check_playlist_url, hold_key,
+    trakt_list,
 };
 pub use media::{NewMovie, NewShow, RefreshReport, SearchResult};
 pub use subtitles::OfferList;
 pub use torrents::TorrentInput;
+
+/// The web services the library asks (OpenSubtitles is in `Subtitles`).
+pub struct Clients {
+    pub tmdb: Arc<Tmdb>,
+    pub trakt: Arc<Trakt>,
+}
 
 /// What the library needs for subtitles.
 #[derive(Clone)]
@@ -69,18 +79,20 @@ pub struct Library {
     subs: Subtitles,
     /// Folders whose files may be assigned as local sources.
     local_roots: Vec<PathBuf>,
+    trakt: Arc<Trakt>,
 }
 
 impl Library {
     pub fn new(
         store: Store,
-        tmdb: Arc<Tmdb>,
+        clients: Clients,
         vfs: Arc<Vfs>,
         engine: Arc<Engine>,
         streamer: Arc<Streamer>,
         subs: Subtitles,
         local_roots: Vec<PathBuf>,
     ) -> Library {
+        let Clients { tmdb, trakt } = clients;
         Library {
             store,
             tmdb,
@@ -89,6 +101,7 @@ impl Library {
             streamer,
             subs,
             local_roots,
+            trakt,
         }
     }
 

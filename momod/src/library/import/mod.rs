@@ -1,5 +1,6 @@
 //! Bringing libraries in, in bulk: a Radarr library's movies (`radarr`), a Sonarr library's
-//! series (`sonarr`), an M3U playlist's movies and episodes (`m3u`).
+//! series (`sonarr`), an M3U playlist's movies and episodes (`m3u`), a Trakt list's movies
+//! and shows (`trakt`).
 //!
 //! Every import has the same shape: everything is fetched and checked first (the other
 //! service, TMDB, the files or URLs), into a report row per entry and a `Writes` plan; the
@@ -10,6 +11,7 @@ mod arr;
 mod m3u;
 mod radarr;
 mod sonarr;
+mod trakt;
 
 use std::collections::HashMap;
 
@@ -21,6 +23,7 @@ use crate::tmdb::SeasonInfo;
 
 pub use arr::{check_arr, hold_key};
 pub use m3u::{M3uFilter, check_m3u, check_playlist_url};
+pub use trakt::trakt_list;
 
 /// What an import did (or would do) with one entry: a movie (Radarr, M3U), a series
 /// (Sonarr) or an episode (M3U).

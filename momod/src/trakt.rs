@@ -1,0 +1,536 @@
+//! Trakt client (API v2, api.trakt.tv): the OAuth device flow, tokens kept in the data dir,
+//! and the lists an import reads.
+//!
+//! - Every call carries `trakt-api-key` (the app's client id) and `trakt-api-version: 2`;
+//!   calls for the user carry `Authorization: Bearer`.
+//! - **Sign-in** is the device flow: `POST /oauth/device/code` gives a code for the user to
+//!   enter at trakt.tv/activate, then `POST /oauth/device/token` is polled every `interval`
+//!   seconds until it is approved (200), denied (418), expired (410) or the code is spent.
+//! - **Tokens** live in `<data_dir>/trakt.json` (0600) with when they expire; within a day
+//!   of that they are refreshed (`POST /oauth/token`) before the next call. Logging out
+//!   revokes the token and deletes the file.
+//! - The client secret and the tokens never reach a log line or an error message.
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::{StatusCode, Url};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::config::TraktConfig;
+use crate::error::{Error, Result};
+use crate::web::{read_body, retry_wait, unreachable, wait_out_rate_limit};
+
+const SERVICE: &str = "Trakt";
+/// A list page is at most a few MiB; the whole of a large watchlist stays under this.
+const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
+/// Entries read from one list at most.
+pub const MAX_LIST_ITEMS: usize = 20_000;
+const ATTEMPTS: u32 = 3;
+const MAX_WAIT: Duration = Duration::from_secs(30);
+/// Tokens are refreshed this long before they expire.
+const REFRESH_AHEAD: i64 = 24 * 3600;
+/// Trakt wants this for device-flow tokens.
+const REDIRECT_URI: &str = "urn:ietf:wg:oauth:2.0:oob";
+
+/// What the user is asked to do to sign in.
+#[derive(Debug, Clone)]
+pub struct DeviceCode {
+    pub device_code: String,
+    pub user_code: String,
+    pub verification_url: String,
+    pub expires_in: u64,
+    pub interval: u64,
+}
+
+/// The signed-in account's tokens, as kept on disk.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    pub username: Option<String>,
+}
+
+/// One entry of a Trakt list: a movie or a show, by what Trakt knows of it.
+#[derive(Debug, Clone)]
+pub struct ListItem {
+    pub show: bool,
+    pub title: String,
+    pub year: Option<i32>,
+    pub tmdb_id: Option<i64>,
+}
+
+/// Which list an import reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum List {
+    Watchlist,
+    Collection,
+    /// One of the user's own lists, by its slug.
+    Custom(String),
+}
+
+pub struct Trakt {
+    http: reqwest::Client,
+    base: Url,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    token_file: PathBuf,
+    tokens: Mutex<Option<Tokens>>,
+}
+
+#[derive(Deserialize)]
+struct TokenJson {
+    access_token: String,
+    refresh_token: String,
+    expires_in: i64,
+    created_at: Option<i64>,
+}
+
+impl Trakt {
+    pub fn new(config: &TraktConfig, data_dir: &std::path::Path) -> anyhow::Result<Trakt> {
+        let mut base = Url::parse(&config.base_url)?;
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(config.timeout_s.max(1)))
+            .connect_timeout(Duration::from_secs(config.timeout_s.clamp(1, 10)))
+            .user_agent(concat!("momoshtrem/", env!("CARGO_PKG_VERSION")))
+            // A redirect would carry the token along.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let token_file = data_dir.join("trakt.json");
+        let tokens = match std::fs::read(&token_file) {
+            Ok(bytes) => match serde_json::from_slice::<Tokens>(&bytes) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    tracing::warn!(
+                        "{} is unreadable ({e}): sign in to Trakt again",
+                        token_file.display()
+                    );
+                    None
+                }
+            },
+            Err(_) => None,
+        };
+        let nonblank = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        Ok(Trakt {
+            http,
+            base,
+            client_id: nonblank(&config.client_id),
+            client_secret: nonblank(&config.client_secret),
+            token_file,
+            tokens: Mutex::new(tokens),
+        })
+    }
+
+    /// The app's credentials, or why Trakt is off.
+    fn app(&self) -> Result<(&str, &str)> {
+        match (&self.client_id, &self.client_secret) {
+            (Some(id), Some(secret)) => Ok((id, secret)),
+            _ => Err(Error::FailedPrecondition(
+                "Trakt is not set up: set trakt.client_id and trakt.client_secret (a Trakt API app, \
+                 trakt.tv/oauth/applications) in the config or MOMO_TRAKT_CLIENT_ID / MOMO_TRAKT_CLIENT_SECRET"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Whether the app's id and secret are set.
+    pub fn configured(&self) -> bool {
+        self.app().is_ok()
+    }
+
+    /// The signed-in account, if any.
+    pub async fn account(&self) -> Option<Tokens> {
+        self.tokens.lock().await.clone()
+    }
+
+    /// Starts a sign-in: the code the user enters, and where.
+    pub async fn device_code(&self) -> Result<DeviceCode> {
+        let (id, _) = self.app()?;
+        let v: Value = self
+            .send(
+                reqwest::Method::POST,
+                "oauth/device/code",
+                &json!({"client_id": id}),
+                None,
+                "a sign-in code",
+            )
+            .await?
+            .1;
+        let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        let num = |k: &str| v.get(k).and_then(Value::as_u64);
+        match (
+            text("device_code"),
+            text("user_code"),
+            text("verification_url"),
+        ) {
+            (Some(device_code), Some(user_code), Some(verification_url))
+                if device_code.len() <= 256
+                    && user_code.len() <= 64
+                    && verification_url.len() <= 512 =>
+            {
+                Ok(DeviceCode {
+                    device_code,
+                    user_code,
+                    verification_url,
+                    expires_in: num("expires_in").unwrap_or(600).clamp(1, 3600),
+                    interval: num("interval").unwrap_or(5).clamp(1, 60),
+                })
+            }
+            _ => Err(Error::Unavailable(
+                "Trakt's answer for a sign-in code is not what its API sends".into(),
+            )),
+        }
+    }
+
+    /// Polls until the user approves the code (tokens stored), denies it, or it expires.
+    pub async fn wait_for_approval(&self, code: &DeviceCode) -> Result<Tokens> {
+        let (id, secret) = self.app()?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(code.expires_in);
+        let mut interval = Duration::from_secs(code.interval);
+        let body = json!({"code": code.device_code, "client_id": id, "client_secret": secret});
+        loop {
+            tokio::time::sleep(interval).await;
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::DeadlineExceeded(
+                    "the sign-in code expired before it was entered: run `momoctl trakt login` again".into(),
+                ));
+            }
+            let (status, v) = self
+                .send_raw(reqwest::Method::POST, "oauth/device/token", &body, None)
+                .await?;
+            match status {
+                StatusCode::OK => {
+                    let mut tokens = self.tokens_of(v)?;
+                    tokens.username = self.username(&tokens.access_token).await.ok();
+                    self.keep(Some(tokens.clone())).await?;
+                    return Ok(tokens);
+                }
+                // Pending: the user has not entered it yet.
+                StatusCode::BAD_REQUEST => {}
+                StatusCode::TOO_MANY_REQUESTS => interval += Duration::from_secs(1),
+                StatusCode::NOT_FOUND | StatusCode::CONFLICT => {
+                    return Err(Error::FailedPrecondition(
+                        "Trakt no longer knows this sign-in code (used already?): run `momoctl trakt login` again".into(),
+                    ));
+                }
+                StatusCode::GONE => {
+                    return Err(Error::DeadlineExceeded(
+                        "the sign-in code expired before it was entered: run `momoctl trakt login` again".into(),
+                    ));
+                }
+                s if s.as_u16() == 418 => {
+                    return Err(Error::FailedPrecondition(
+                        "the sign-in was denied on Trakt".into(),
+                    ));
+                }
+                s => {
+                    return Err(Error::Unavailable(format!(
+                        "Trakt answered HTTP {s} while waiting for the sign-in"
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Revokes the token (best effort) and forgets the account.
+    pub async fn logout(&self) -> Result<Option<Tokens>> {
+        let Some(tokens) = self.account().await else {
+            return Ok(None);
+        };
+        if let Ok((id, secret)) = self.app() {
+            let body =
+                json!({"token": tokens.access_token, "client_id": id, "client_secret": secret});
+            if let Err(e) = self
+                .send_raw(reqwest::Method::POST, "oauth/revoke", &body, None)
+                .await
+            {
+                tracing::warn!("Trakt token not revoked (forgotten here anyway): {e}");
+            }
+        }
+        self.keep(None).await?;
+        Ok(Some(tokens))
+    }
+
+    /// The entries of a list of the signed-in user: movies and shows with their TMDB ids.
+    pub async fn list(&self, list: &List) -> Result<Vec<ListItem>> {
+        let token = self.access_token().await?;
+        let paths: Vec<String> = match list {
+            List::Watchlist => vec![
+                "sync/watchlist/movies".into(),
+                "sync/watchlist/shows".into(),
+            ],
+            List::Collection => {
+                vec![
+                    "sync/collection/movies".into(),
+                    "sync/collection/shows".into(),
+                ]
+            }
+            List::Custom(slug) => vec![format!("users/me/lists/{slug}/items/movie,show")],
+        };
+        let mut out = Vec::new();
+        for path in paths {
+            let (_, v) = self
+                .send(
+                    reqwest::Method::GET,
+                    &path,
+                    &Value::Null,
+                    Some(&token),
+                    "a list",
+                )
+                .await?;
+            let entries = v.as_array().cloned().unwrap_or_default();
+            out.extend(entries.iter().filter_map(list_item));
+            if out.len() > MAX_LIST_ITEMS {
+                return Err(Error::ResourceExhausted(format!(
+                    "the Trakt list has more than {MAX_LIST_ITEMS} entries"
+                )));
+            }
+        }
+        Ok(out)
+    }
+
+    /// A valid access token: refreshed first when it is about to expire.
+    async fn access_token(&self) -> Result<String> {
+        let current = self.account().await.ok_or_else(|| {
+            Error::FailedPrecondition("not signed in to Trakt: run `momoctl trakt login`".into())
+        })?;
+        if current.expires_at - crate::store::unix_now() > REFRESH_AHEAD {
+            return Ok(current.access_token);
+        }
+        let (id, secret) = self.app()?;
+        let body = json!({
+            "refresh_token": current.refresh_token,
+            "client_id": id,
+            "client_secret": secret,
+            "redirect_uri": REDIRECT_URI,
+            "grant_type": "refresh_token",
+        });
+        let (status, v) = self
+            .send_raw(reqwest::Method::POST, "oauth/token", &body, None)
+            .await?;
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::BAD_REQUEST {
+            self.keep(None).await?;
+            return Err(Error::FailedPrecondition(
+                "Trakt no longer accepts the sign-in (revoked?): run `momoctl trakt login`".into(),
+            ));
+        }
+        if !status.is_success() {
+            return Err(Error::Unavailable(format!(
+                "Trakt answered HTTP {status} when renewing the sign-in"
+            )));
+        }
+        let mut tokens = self.tokens_of(v)?;
+        tokens.username = current.username;
+        self.keep(Some(tokens.clone())).await?;
+        tracing::info!("Trakt sign-in renewed");
+        Ok(tokens.access_token)
+    }
+
+    async fn username(&self, token: &str) -> Result<String> {
+        let (_, v) = self
+            .send(
+                reqwest::Method::GET,
+                "users/settings",
+                &Value::Null,
+                Some(token),
+                "the account",
+            )
+            .await?;
+        v.pointer("/user/username")
+            .and_then(Value::as_str)
+            .map(|u| u.chars().take(100).collect())
+            .ok_or_else(|| Error::Unavailable("Trakt did not say the account's name".into()))
+    }
+
+    fn tokens_of(&self, v: Value) -> Result<Tokens> {
+        let t: TokenJson = serde_json::from_value(v).map_err(|_| {
+            Error::Unavailable("Trakt's token answer is not what its API sends".into())
+        })?;
+        let created = t.created_at.unwrap_or_else(crate::store::unix_now);
+        Ok(Tokens {
+            access_token: t.access_token,
+            refresh_token: t.refresh_token,
+            expires_at: created.saturating_add(t.expires_in.clamp(0, 10 * 365 * 86_400)),
+            username: None,
+        })
+    }
+
+    /// Stores (or, with None, deletes) the tokens: the file is written private, then
+    /// renamed over the old one.
+    async fn keep(&self, tokens: Option<Tokens>) -> Result<()> {
+        let mut current = self.tokens.lock().await;
+        let file = self.token_file.clone();
+        let saved = tokens.clone();
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            match saved {
+                None => match std::fs::remove_file(&file) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                    _ => Ok(()),
+                },
+                Some(t) => {
+                    use std::io::Write;
+                    use std::os::unix::fs::OpenOptionsExt;
+                    let tmp = file.with_extension("json.tmp");
+                    let mut f = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(true)
+                        .mode(0o600)
+                        .open(&tmp)?;
+                    f.write_all(&serde_json::to_vec(&t).expect("tokens serialize"))?;
+                    f.sync_all()?;
+                    std::fs::rename(&tmp, &file)
+                }
+            }
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("token file: {e}")))?
+        .map_err(|e| {
+            Error::Internal(format!(
+                "cannot keep the Trakt sign-in in {}: {e}",
+                self.token_file.display()
+            ))
+        })?;
+        *current = tokens;
+        Ok(())
+    }
+
+    /// A call that must succeed: its JSON answer, with 429 and 5xx tried again.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+        token: Option<&str>,
+        what: &str,
+    ) -> Result<(StatusCode, Value)> {
+        let (status, v) = self.send_raw(method, path, body, token).await?;
+        if status == StatusCode::UNAUTHORIZED {
+            return Err(Error::FailedPrecondition(
+                "Trakt refused the sign-in: run `momoctl trakt login`".into(),
+            ));
+        }
+        if !status.is_success() {
+            return Err(Error::Unavailable(format!(
+                "Trakt answered HTTP {status} for {what}"
+            )));
+        }
+        Ok((status, v))
+    }
+
+    /// One call, with 429 and 5xx answers tried again (after `Retry-After`); the status and
+    /// the JSON body (Null when it is not JSON).
+    async fn send_raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+        token: Option<&str>,
+    ) -> Result<(StatusCode, Value)> {
+        let (id, _) = self.app()?;
+        let url = self
+            .base
+            .join(path)
+            .map_err(|e| Error::Internal(format!("Trakt URL: {e}")))?;
+        let what = path.split('/').take(2).collect::<Vec<_>>().join("/");
+        for attempt in 1..=ATTEMPTS {
+            let mut req = self
+                .http
+                .request(method.clone(), url.clone())
+                .header("trakt-api-key", id)
+                .header("trakt-api-version", "2")
+                .header("content-type", "application/json");
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            if !body.is_null() {
+                req = req.body(body.to_string());
+            }
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| unreachable(SERVICE, &what, e))?;
+            let status = resp.status();
+            if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+                let wait = retry_wait(&resp, &["retry-after"]);
+                if status.is_server_error() && attempt >= ATTEMPTS {
+                    return Err(Error::Unavailable(format!(
+                        "Trakt answered HTTP {status} for {what}"
+                    )));
+                }
+                // The device-token poll answers 429 for "slow down": its caller handles it.
+                if status == StatusCode::TOO_MANY_REQUESTS && path == "oauth/device/token" {
+                    return Ok((status, Value::Null));
+                }
+                wait_out_rate_limit(SERVICE, &what, (attempt, ATTEMPTS), wait, MAX_WAIT).await?;
+                continue;
+            }
+            let bytes = read_body(resp, SERVICE, &what, MAX_ANSWER_BYTES).await?;
+            return Ok((
+                status,
+                serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            ));
+        }
+        Err(Error::Unavailable(format!("Trakt did not answer {what}")))
+    }
+}
+
+/// A list entry (`{"type": "movie", "movie": {...}}`, or `{"movie": {...}}` in a
+/// collection), leniently: an odd one is left out.
+fn list_item(v: &Value) -> Option<ListItem> {
+    let (show, m) = match (v.get("movie"), v.get("show")) {
+        (Some(m), _) if m.is_object() => (false, m),
+        (_, Some(s)) if s.is_object() => (true, s),
+        _ => return None,
+    };
+    Some(ListItem {
+        show,
+        title: m
+            .get("title")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect(),
+        year: m
+            .get("year")
+            .and_then(Value::as_i64)
+            .and_then(|y| i32::try_from(y).ok()),
+        tmdb_id: m
+            .pointer("/ids/tmdb")
+            .and_then(Value::as_i64)
+            .filter(|id| *id > 0),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_entries_are_read_leniently() {
+        let movie = json!({"type": "movie", "movie": {"title": "Fight Club", "year": 1999,
+            "ids": {"trakt": 727, "slug": "fight-club-1999", "imdb": "tt0137523", "tmdb": 550}}});
+        let item = list_item(&movie).unwrap();
+        assert_eq!(
+            (item.show, item.tmdb_id, item.year),
+            (false, Some(550), Some(1999))
+        );
+        let show = json!({"show": {"title": "Dark", "year": 2017, "ids": {"tmdb": null}}});
+        let item = list_item(&show).unwrap();
+        assert_eq!((item.show, item.tmdb_id), (true, None));
+        assert!(list_item(&json!({"type": "episode", "episode": {}})).is_none());
+        assert!(list_item(&json!(5)).is_none());
+    }
+}

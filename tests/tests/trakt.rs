@@ -1,0 +1,201 @@
+//! Trakt with the real momod and momoctl against a fake Trakt (device flow, refresh,
+//! revoke, lists) and the fake TMDB: sign in, import a watchlist and a list, sign out.
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+use momo_tests::tmdb::FakeTmdb;
+use momo_tests::trakt::{self, FakeTrakt, entry};
+use momo_tests::{Daemon, DaemonConfig, stderr};
+use serde_json::Value;
+
+fn daemon(trakt: &FakeTrakt, tmdb: &FakeTmdb) -> Daemon {
+    Daemon::start(
+        DaemonConfig::new()
+            .tmdb(tmdb)
+            .env("MOMO_TRAKT_CLIENT_ID", trakt::CLIENT_ID)
+            .env("MOMO_TRAKT_CLIENT_SECRET", trakt::CLIENT_SECRET)
+            .env("MOMO_TRAKT_BASE_URL", trakt.url.clone()),
+    )
+}
+
+/// `momoctl trakt login`, approved (or denied) once the code is shown; its output.
+fn login(d: &Daemon, trakt: &FakeTrakt, approve: bool) -> std::process::Output {
+    let mut child = d.ctl_spawn(&["-o", "json", "trakt", "login"]);
+    let mut err = child.stderr.take().unwrap();
+    let started = Instant::now();
+    let mut shown = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&shown).contains(trakt::USER_CODE) {
+        assert!(started.elapsed() < Duration::from_secs(20), "no code shown");
+        let n = err.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "login ended before showing a code: {}",
+            String::from_utf8_lossy(&shown)
+        );
+        shown.extend_from_slice(&buf[..n]);
+    }
+    assert!(String::from_utf8_lossy(&shown).contains("https://trakt.tv/activate"));
+    trakt.decide(approve);
+    // The rest of stderr, read before waiting so the pipe never fills.
+    err.read_to_end(&mut shown).unwrap();
+    let mut out = child.wait_with_output().unwrap();
+    out.stderr = shown;
+    out
+}
+
+fn rows(report: &Value) -> Vec<(String, String, String)> {
+    report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["title"].as_str().unwrap().to_string(),
+                r["kind"].as_str().unwrap().to_string(),
+                r["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn sign_in_import_a_watchlist_and_sign_out() {
+    // Tokens valid for an hour: momod renews them before its first call for the user.
+    let trakt = FakeTrakt::start(3600);
+    let tmdb = FakeTmdb::start();
+    trakt.set_watchlist(vec![
+        entry("movie", "Fight Club", 1999, Some(550)),
+        entry("movie", "The Matrix", 1999, Some(603)),
+        entry("movie", "A Film Nobody Mapped", 2003, None),
+        entry("show", "Breaking Bad", 2008, Some(1396)),
+    ]);
+    trakt.add_list(
+        "to-watch-2026",
+        vec![entry("movie", "Pulp Fiction", 1994, Some(680))],
+    );
+    let d = daemon(&trakt, &tmdb);
+    let status = d.ctl_json(&["trakt", "status"]);
+    assert_eq!(
+        (
+            status["configured"].as_bool(),
+            status["signed_in"].as_bool()
+        ),
+        (Some(true), Some(false))
+    );
+    let out = d.ctl(&["trakt", "import", "watchlist"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("momoctl trakt login"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = login(&d, &trakt, true);
+    assert!(out.status.success(), "login: {}", stderr(&out));
+    let account: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(account["signed_in"], true);
+    assert_eq!(account["username"], "sean");
+    // The tokens are kept private, without the app's secret.
+    let file = d.data_dir.join("trakt.json");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(
+        !std::fs::read_to_string(&file)
+            .unwrap()
+            .contains(trakt::CLIENT_SECRET)
+    );
+    assert!(!d.log().contains("access-0") && !d.log().contains(trakt::CLIENT_SECRET));
+
+    d.ctl_json(&["movie", "add", "603"]);
+    let dry = d.ctl_json(&["trakt", "import", "watchlist", "--dry-run"]);
+    let want = vec![
+        (
+            "Fight Club".to_string(),
+            "movie".to_string(),
+            "added".to_string(),
+        ),
+        ("The Matrix".into(), "movie".into(), "unchanged".into()),
+        (
+            "A Film Nobody Mapped".into(),
+            "movie".into(),
+            "skipped".into(),
+        ),
+        ("Breaking Bad".into(), "show".into(), "added".into()),
+    ];
+    assert_eq!(rows(&dry), want);
+    assert_eq!(
+        d.ctl_json(&["status"])["movies"],
+        1,
+        "a dry run stores nothing"
+    );
+    // The hour-long token was renewed once, before the first list was read with it.
+    assert_eq!(trakt.refreshes(), 1);
+    assert!(
+        trakt
+            .log()
+            .iter()
+            .any(|l| l == "GET /sync/watchlist/movies authorized")
+    );
+
+    let done = d.ctl_json(&["trakt", "import", "watchlist"]);
+    assert_eq!(rows(&done), want);
+    let status = d.ctl_json(&["status"]);
+    assert_eq!(
+        (status["movies"].as_u64(), status["shows"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let show = d.ctl_json(&["show", "ls"]);
+    assert_eq!(show[0]["season_count"], 3, "all regular seasons: {show}");
+    // Again: nothing changes.
+    for (title, _, outcome) in rows(&d.ctl_json(&["trakt", "import", "watchlist"])) {
+        assert!(
+            outcome == "unchanged" || outcome == "skipped",
+            "{title}: {outcome}"
+        );
+    }
+
+    let list = d.ctl_json(&["trakt", "import", "list", "to-watch-2026"]);
+    assert_eq!(
+        rows(&list),
+        vec![("Pulp Fiction".into(), "movie".into(), "added".into())]
+    );
+    for (args, says) in [
+        (vec!["trakt", "import", "list"], "slug"),
+        (vec!["trakt", "import", "list", "no such/list"], "slug"),
+        (vec!["trakt", "import", "list", "missing-list"], "HTTP 404"),
+    ] {
+        let out = d.ctl(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
+
+    let out = d.ctl_json(&["trakt", "logout"]);
+    assert_eq!(out["signed_in"], false);
+    assert!(!file.exists(), "the tokens are forgotten");
+    assert!(
+        trakt
+            .log()
+            .iter()
+            .any(|l| l.starts_with("POST /oauth/revoke"))
+    );
+    assert_eq!(d.ctl_json(&["trakt", "status"])["signed_in"], false);
+}
+
+#[test]
+fn a_denied_sign_in_and_a_missing_app_say_so() {
+    let trakt = FakeTrakt::start(7 * 86_400);
+    let tmdb = FakeTmdb::start();
+    let d = daemon(&trakt, &tmdb);
+    let out = login(&d, &trakt, false);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("denied"), "{}", stderr(&out));
+    assert!(!d.data_dir.join("trakt.json").exists());
+
+    let bare = Daemon::start(DaemonConfig::new());
+    let out = bare.ctl(&["trakt", "login"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("trakt.client_id"), "{}", stderr(&out));
+    assert_eq!(bare.ctl_json(&["trakt", "status"])["configured"], false);
+}
