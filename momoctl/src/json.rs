@@ -340,6 +340,12 @@ pub struct TraktStatus {
     pub signed_in: bool,
     pub username: Option<String>,
     pub expires_at: Option<i64>,
+    /// The last scrobble since momod started: start, pause or stop.
+    pub last_action: Option<String>,
+    pub last_item_kind: Option<&'static str>,
+    pub last_item_id: Option<i64>,
+    pub last_progress: Option<f64>,
+    pub last_at: Option<i64>,
 }
 
 impl From<pb::TraktStatus> for TraktStatus {
@@ -349,6 +355,50 @@ impl From<pb::TraktStatus> for TraktStatus {
             signed_in: s.signed_in,
             username: s.username,
             expires_at: s.expires_at,
+            last_action: s.last_action,
+            last_item_kind: s.last_item.as_ref().map(|i| item_kind(i.kind)),
+            last_item_id: s.last_item.map(|i| i.id),
+            last_progress: s.last_progress,
+            last_at: s.last_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct TraktHistory {
+    pub watches: Vec<TraktWatch>,
+    pub pushed: u32,
+    pub not_found: u32,
+}
+
+#[derive(Serialize)]
+pub struct TraktWatch {
+    pub item_kind: &'static str,
+    pub item_id: i64,
+    pub watched_at: i64,
+    pub progress: f64,
+    pub synced: bool,
+}
+
+impl From<pb::TraktHistory> for TraktHistory {
+    fn from(h: pb::TraktHistory) -> TraktHistory {
+        TraktHistory {
+            watches: h
+                .watches
+                .into_iter()
+                .map(|w| {
+                    let item = w.item.unwrap_or_default();
+                    TraktWatch {
+                        item_kind: item_kind(item.kind),
+                        item_id: item.id,
+                        watched_at: w.watched_at,
+                        progress: w.progress,
+                        synced: w.synced,
+                    }
+                })
+                .collect(),
+            pushed: h.pushed,
+            not_found: h.not_found,
         }
     }
 }

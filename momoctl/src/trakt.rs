@@ -17,8 +17,14 @@ pub enum TraktCmd {
     Login,
     /// Sign out: the token is revoked and forgotten.
     Logout,
-    /// Whether Trakt is set up and who is signed in.
+    /// Whether Trakt is set up, who is signed in, the last scrobble.
     Status,
+    /// What was watched over the share (playback stopped past 80 %); --sync adds what
+    /// Trakt lacks to its history.
+    History {
+        #[arg(long)]
+        sync: bool,
+    },
     /// Add the movies and shows of a Trakt list by their TMDB ids (items already in the
     /// library are left alone).
     Import {
@@ -67,6 +73,31 @@ pub async fn run(
         }
         TraktCmd::Logout => client.logout(pb::TraktLogoutRequest {}).await?.into_inner(),
         TraktCmd::Status => client.status(pb::TraktStatusRequest {}).await?.into_inner(),
+        TraktCmd::History { sync } => {
+            let h = client
+                .history(pb::TraktHistoryRequest { sync })
+                .await?
+                .into_inner();
+            output::emit(format, &json::TraktHistory::from(h), |h| {
+                if sync {
+                    println!(
+                        "{} added to Trakt's history, {} not found there",
+                        h.pushed, h.not_found
+                    );
+                }
+                let rows = h.watches.iter().map(|w| {
+                    vec![
+                        format!("{} {}", w.item_kind, w.item_id),
+                        w.watched_at.to_string(),
+                        format!("{:.0}%", w.progress),
+                        if w.synced { "yes" } else { "no" }.to_string(),
+                    ]
+                });
+                let header = ["ITEM", "WATCHED AT", "PROGRESS", "ON TRAKT"];
+                println!("{}", output::table(&header, rows));
+            });
+            return Ok(());
+        }
         TraktCmd::Import {
             list,
             slug,
@@ -104,6 +135,14 @@ pub fn print_status(format: Format, s: pb::TraktStatus) {
             (Some(u), true, _) => println!("signed in to Trakt as {}", output::shown(u)),
             (None, true, _) => println!("signed in to Trakt"),
             (_, false, _) => println!("not signed in to Trakt (`momoctl trakt login`)"),
+        }
+        if let (Some(a), Some(kind), Some(id), Some(p)) = (
+            &s.last_action,
+            s.last_item_kind,
+            s.last_item_id,
+            s.last_progress,
+        ) {
+            println!("last scrobble: {a} of {kind} {id} at {p:.1}%");
         }
     });
 }

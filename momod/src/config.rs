@@ -38,6 +38,14 @@ pub struct TraktConfig {
     pub client_secret: Option<String>,
     pub base_url: String,
     pub timeout_s: u64,
+    /// Tell Trakt what is played over the share (start, pause, stop), when signed in.
+    pub scrobble: bool,
+    /// Reads that keep coming this long are playback (a probe or thumbnailer stops sooner).
+    pub scrobble_start_s: u64,
+    /// No reads for this long pauses the playback...
+    pub scrobble_pause_s: u64,
+    /// ...and for this long stops it.
+    pub scrobble_stop_s: u64,
 }
 
 impl Default for TraktConfig {
@@ -47,6 +55,10 @@ impl Default for TraktConfig {
             client_secret: None,
             base_url: "https://api.trakt.tv".into(),
             timeout_s: 15,
+            scrobble: true,
+            scrobble_start_s: 30,
+            scrobble_pause_s: 30,
+            scrobble_stop_s: 600,
         }
     }
 }
@@ -481,6 +493,21 @@ impl Config {
             ("jobs.retention_days", self.jobs.retention_days, 1..=3650),
             ("subtitles.timeout_s", self.subtitles.timeout_s, 1..=300),
             ("trakt.timeout_s", self.trakt.timeout_s, 1..=300),
+            (
+                "trakt.scrobble_start_s",
+                self.trakt.scrobble_start_s,
+                1..=3600,
+            ),
+            (
+                "trakt.scrobble_pause_s",
+                self.trakt.scrobble_pause_s,
+                1..=3600,
+            ),
+            (
+                "trakt.scrobble_stop_s",
+                self.trakt.scrobble_stop_s,
+                1..=86_400,
+            ),
         ] {
             if !range.contains(&value) {
                 bail!(

@@ -19,6 +19,7 @@ mod library;
 mod listen;
 #[cfg(test)]
 mod proptests;
+mod scrobble;
 mod store;
 mod stream;
 mod subtitles;
@@ -135,11 +136,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
         stream::Settings::from_config(&config.stream, config.torrent.cache_max_mb),
         data_dir.join("pins"),
     )?;
+    let trakt = Arc::new(trakt::Trakt::new(&config.trakt, &data_dir).context("Trakt client")?);
     let library = library::Library::new(
         store.clone(),
         library::Clients {
             tmdb: Arc::new(tmdb),
-            trakt: Arc::new(trakt::Trakt::new(&config.trakt, &data_dir).context("Trakt client")?),
+            trakt: trakt.clone(),
         },
         vfs.clone(),
         engine.clone(),
@@ -210,10 +212,22 @@ async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     info!(listen = %webdav_addr, auth = credentials.is_some(), max_connections, "WebDAV listening");
+    let plays = scrobble::start(
+        config.trakt.scrobble,
+        scrobble::Settings {
+            start_after: Duration::from_secs(config.trakt.scrobble_start_s),
+            pause_after: Duration::from_secs(config.trakt.scrobble_pause_s),
+            stop_after: Duration::from_secs(config.trakt.scrobble_stop_s),
+        },
+        store.clone(),
+        trakt.clone(),
+        shutdown_rx.clone(),
+    );
     let webdav = tokio::spawn(webdav::serve(
         webdav_listener,
         vfs,
         streamer.clone(),
+        plays,
         credentials,
         shutdown_rx.clone(),
         webdav::Limits {

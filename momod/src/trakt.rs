@@ -63,6 +63,26 @@ pub struct ListItem {
     pub tmdb_id: Option<i64>,
 }
 
+/// What a scrobble or a history entry is about, by TMDB ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scrobble {
+    Movie(i64),
+    /// The show's TMDB id, the season and episode numbers.
+    Episode(i64, i32, i32),
+}
+
+impl Scrobble {
+    fn body(&self) -> Value {
+        match self {
+            Scrobble::Movie(id) => json!({"movie": {"ids": {"tmdb": id}}}),
+            Scrobble::Episode(show, season, number) => json!({
+                "show": {"ids": {"tmdb": show}},
+                "episode": {"season": season, "number": number},
+            }),
+        }
+    }
+}
+
 /// Which list an import reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum List {
@@ -72,7 +92,18 @@ pub enum List {
     Custom(String),
 }
 
+/// The last scrobble told (or tried), for `trakt status`.
+#[derive(Debug, Clone)]
+pub struct LastScrobble {
+    pub item: crate::library::model::Item,
+    pub action: &'static str,
+    pub progress: f64,
+    /// Unix seconds.
+    pub at: i64,
+}
+
 pub struct Trakt {
+    last: std::sync::Mutex<Option<LastScrobble>>,
     http: reqwest::Client,
     base: Url,
     client_id: Option<String>,
@@ -123,6 +154,7 @@ impl Trakt {
                 .map(str::to_string)
         };
         Ok(Trakt {
+            last: std::sync::Mutex::new(None),
             http,
             base,
             client_id: nonblank(&config.client_id),
@@ -142,6 +174,14 @@ impl Trakt {
                     .into(),
             )),
         }
+    }
+
+    pub fn note_scrobble(&self, last: LastScrobble) {
+        *self.last.lock().expect("trakt lock") = Some(last);
+    }
+
+    pub fn last_scrobble(&self) -> Option<LastScrobble> {
+        self.last.lock().expect("trakt lock").clone()
     }
 
     /// Whether the app's id and secret are set.
@@ -298,6 +338,71 @@ impl Trakt {
             }
         }
         Ok(out)
+    }
+
+    /// `POST /scrobble/start|pause|stop`; Trakt's action ("start", "pause", "scrobble").
+    /// A 409 (the same item scrobbled moments ago) counts as done.
+    pub async fn scrobble(&self, action: &str, what: &Scrobble, progress: f64) -> Result<String> {
+        let token = self.access_token().await?;
+        let mut body = what.body();
+        body["progress"] = json!(progress);
+        let (status, v) = self
+            .send_raw(
+                reqwest::Method::POST,
+                &format!("scrobble/{action}"),
+                &body,
+                Some(&token),
+            )
+            .await?;
+        if status == StatusCode::CONFLICT {
+            return Ok("scrobble".into());
+        }
+        if !status.is_success() {
+            return Err(Error::Unavailable(format!(
+                "Trakt answered HTTP {status} for a scrobble"
+            )));
+        }
+        Ok(v.get("action")
+            .and_then(Value::as_str)
+            .unwrap_or(action)
+            .to_string())
+    }
+
+    /// Adds watches to the account's history (`POST /sync/history`): (what, when in Unix
+    /// seconds). Returns how many Trakt did not find.
+    pub async fn add_history(&self, watches: &[(Scrobble, i64)]) -> Result<u64> {
+        let token = self.access_token().await?;
+        let at = chrono_like;
+        let mut movies = Vec::new();
+        let mut shows: Vec<Value> = Vec::new();
+        for (what, when) in watches {
+            match what {
+                Scrobble::Movie(id) => movies.push(json!({"ids": {"tmdb": id}, "watched_at": at(*when)})),
+                Scrobble::Episode(show, season, number) => shows.push(json!({
+                    "ids": {"tmdb": show},
+                    "seasons": [{"number": season, "episodes": [{"number": number, "watched_at": at(*when)}]}],
+                })),
+            }
+        }
+        let body = json!({"movies": movies, "shows": shows});
+        let (_, v) = self
+            .send(
+                reqwest::Method::POST,
+                "sync/history",
+                &body,
+                Some(&token),
+                "the history",
+            )
+            .await?;
+        let missing = ["movies", "shows", "seasons", "episodes"]
+            .iter()
+            .filter_map(|k| {
+                v.pointer(&format!("/not_found/{k}"))
+                    .and_then(Value::as_array)
+            })
+            .map(|a| a.len() as u64)
+            .sum();
+        Ok(missing)
     }
 
     /// A valid access token: refreshed first when it is about to expire.
@@ -486,6 +591,28 @@ impl Trakt {
     }
 }
 
+/// Unix seconds as Trakt writes times: `2026-12-01T10:00:00.000Z` (UTC).
+fn chrono_like(t: i64) -> String {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
 /// A list entry (`{"type": "movie", "movie": {...}}`, or `{"movie": {...}}` in a
 /// collection), leniently: an odd one is left out.
 fn list_item(v: &Value) -> Option<ListItem> {
@@ -517,6 +644,13 @@ fn list_item(v: &Value) -> Option<ListItem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_written_as_trakt_reads_them() {
+        assert_eq!(chrono_like(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(chrono_like(1_764_583_200), "2025-12-01T10:00:00.000Z");
+        assert_eq!(chrono_like(951_782_400), "2000-02-29T00:00:00.000Z");
+    }
 
     #[test]
     fn list_entries_are_read_leniently() {

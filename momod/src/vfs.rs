@@ -43,6 +43,8 @@ pub struct FileNode {
     /// For an episode: the next one with a source, in library order (next in the season,
     /// then the first of the next season; specials stand apart). Warmed up near the end.
     pub next: Option<NextFile>,
+    /// The movie or episode a video plays (None for a subtitle).
+    pub item: Option<Item>,
 }
 
 #[derive(Debug, Clone)]
@@ -256,6 +258,7 @@ fn file_node(name: String, s: &ShareSource) -> FileNode {
         etag: format!("{:x}-{:x}-{:x}", s.assignment_id, s.size, s.created_at),
         file: s.file.clone(),
         next: None,
+        item: None,
     }
 }
 
@@ -271,7 +274,8 @@ struct Builder {
 
 impl Builder {
     /// Adds an item's video; `ext` is the extension its name ends with.
-    fn add(&mut self, dir: String, file: FileNode, item: Item, ext: &str) {
+    fn add(&mut self, dir: String, mut file: FileNode, item: Item, ext: &str) {
+        file.item = Some(item);
         self.item_paths.insert(item, format!("{dir}/{}", file.name));
         let base = file
             .name
@@ -314,6 +318,7 @@ impl Builder {
                     etag: format!("s{:x}-{:x}-{:x}", s.id, s.size, s.created_at),
                     file: SourceFile::Local { path },
                     next: None,
+                    item: None,
                 });
             }
         }

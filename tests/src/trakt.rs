@@ -24,6 +24,9 @@ struct State {
     watchlist: Vec<Value>,
     lists: Vec<(String, Vec<Value>)>,
     log: Vec<String>,
+    /// (action, body) of every scrobble, and the bodies of history adds.
+    scrobbles: Vec<(String, Value)>,
+    history: Vec<Value>,
 }
 
 pub struct FakeTrakt {
@@ -75,6 +78,14 @@ impl FakeTrakt {
 
     pub fn add_list(&self, slug: &str, items: Vec<Value>) {
         self.state.lock().unwrap().lists.push((slug.into(), items));
+    }
+
+    pub fn scrobbles(&self) -> Vec<(String, Value)> {
+        self.state.lock().unwrap().scrobbles.clone()
+    }
+
+    pub fn history(&self) -> Vec<Value> {
+        self.state.lock().unwrap().history.clone()
     }
 
     pub fn refreshes(&self) -> u32 {
@@ -140,6 +151,35 @@ fn answer(
             (200, json!({}))
         }
         (_, _) if !authorized => (401, json!({"error": "invalid_grant"})),
+        ("POST", path) if path.starts_with("/scrobble/") => {
+            let action = path.trim_start_matches("/scrobble/").to_string();
+            let progress = body["progress"].as_f64().unwrap_or(0.0);
+            let answered = match action.as_str() {
+                "stop" if progress >= 80.0 => "scrobble",
+                "stop" => "pause",
+                a => a,
+            }
+            .to_string();
+            st.scrobbles.push((action, body.clone()));
+            let mut reply = json!({"id": 3373536619u64, "action": answered, "progress": progress,
+                                   "sharing": {"twitter": false}});
+            for k in ["movie", "show", "episode"] {
+                if !body[k].is_null() {
+                    reply[k] = body[k].clone();
+                }
+            }
+            (201, reply)
+        }
+        ("POST", "/sync/history") => {
+            let movies = body["movies"].as_array().map_or(0, Vec::len);
+            let episodes = body["shows"].as_array().map_or(0, Vec::len);
+            st.history.push(body.clone());
+            (
+                201,
+                json!({"added": {"movies": movies, "episodes": episodes},
+                       "not_found": {"movies": [], "shows": [], "seasons": [], "episodes": [], "people": []}}),
+            )
+        }
         ("GET", "/users/settings") => {
             (200, json!({"user": {"username": "sean", "private": false}}))
         }

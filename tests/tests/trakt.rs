@@ -199,3 +199,140 @@ fn a_denied_sign_in_and_a_missing_app_say_so() {
     assert!(stderr(&out).contains("trakt.client_id"), "{}", stderr(&out));
     assert_eq!(bare.ctl_json(&["trakt", "status"])["configured"], false);
 }
+
+/// A player over WebDAV: probes the head and the tail, then reads `chunk`-byte ranges one
+/// after another (a pause of `gap` between them) from 0 to `seek_from`, jumps to `seek_to`
+/// and reads on to `stop_at`; then stops reading.
+fn play(addr: &str, path: &str, size: u64, seek: (u64, u64), stop_at: u64) {
+    let get = |first: u64, last: u64| {
+        let (status, _, _) = momo_tests::curl_get(addr, path, Some(&format!("{first}-{last}")), 10);
+        assert_eq!(status, 206);
+    };
+    get(0, 65_535);
+    get(size - 65_536, size - 1);
+    let chunk = 250_000;
+    let mut at = 0;
+    while at < stop_at {
+        if at == seek.0 {
+            at = seek.1;
+        }
+        get(at, at + chunk - 1);
+        at += chunk;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn playback_over_webdav_is_scrobbled_and_a_thumbnailer_is_not() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let size = 20_000_000u64;
+    let video = tmp.path().join("fc.mkv");
+    std::fs::write(&video, momo_tests::swarm::pattern(size as usize, 3)).unwrap();
+    let trakt = FakeTrakt::start(7 * 86_400);
+    let tmdb = FakeTmdb::start();
+    let d = Daemon::start(
+        DaemonConfig::new()
+            .tmdb(&tmdb)
+            .env("MOMO_TRAKT_CLIENT_ID", trakt::CLIENT_ID)
+            .env("MOMO_TRAKT_CLIENT_SECRET", trakt::CLIENT_SECRET)
+            .env("MOMO_TRAKT_BASE_URL", trakt.url.clone())
+            .env("MOMO_TRAKT_SCROBBLE_START_S", "2")
+            .env("MOMO_TRAKT_SCROBBLE_PAUSE_S", "2")
+            .env("MOMO_TRAKT_SCROBBLE_STOP_S", "4")
+            .env("MOMO_LIBRARY_LOCAL_ROOTS", tmp.path().display().to_string()),
+    );
+    let id = d.ctl_json(&["movie", "add", "550"])["id"].to_string();
+    let a = d.ctl_json(&["assign", "movie", &id, "--local", video.to_str().unwrap()]);
+    let path = a["share_path"].as_str().unwrap().to_string();
+    let addr = d.webdav_addr();
+    let watched = |d: &Daemon| {
+        d.ctl_json(&["trakt", "history"])["watches"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+
+    // Signed out: the watch is kept here, to be pushed later.
+    play(&addr, &path, size, (8_000_000, 12_000_000), 17_000_000);
+    momo_tests::eventually(
+        Duration::from_secs(20),
+        "the playback is recorded as a watch",
+        || watched(&d) == 1,
+    );
+    assert!(trakt.scrobbles().is_empty());
+    assert_eq!(
+        d.ctl_json(&["trakt", "history"])["watches"][0]["synced"],
+        false
+    );
+
+    assert!(login(&d, &trakt, true).status.success());
+    let synced = d.ctl_json(&["trakt", "history", "--sync"]);
+    assert_eq!(
+        (
+            synced["pushed"].as_u64(),
+            synced["watches"][0]["synced"].as_bool()
+        ),
+        (Some(1), Some(true))
+    );
+    assert_eq!(trakt.history().len(), 1);
+    assert_eq!(trakt.history()[0]["movies"][0]["ids"]["tmdb"], 550);
+    assert!(
+        trakt.history()[0]["movies"][0]["watched_at"]
+            .as_str()
+            .unwrap()
+            .ends_with(".000Z")
+    );
+    // A second sync has nothing to push.
+    assert_eq!(d.ctl_json(&["trakt", "history", "--sync"])["pushed"], 0);
+
+    // A thumbnailer: a few MiB from the start, quickly, then nothing.
+    for i in 0..3u64 {
+        let (s, _, _) = momo_tests::curl_get(
+            &addr,
+            &path,
+            Some(&format!("{}-{}", i << 20, ((i + 1) << 20) - 1)),
+            10,
+        );
+        assert_eq!(s, 206);
+    }
+    std::thread::sleep(Duration::from_secs(7));
+    assert!(
+        trakt.scrobbles().is_empty(),
+        "a thumbnailer was scrobbled: {:?}",
+        trakt.scrobbles()
+    );
+
+    // A player: start, then pause and stop at 85 %, a watch on Trakt.
+    play(&addr, &path, size, (8_000_000, 12_000_000), 17_000_000);
+    momo_tests::eventually(
+        Duration::from_secs(20),
+        "start, pause and stop are scrobbled",
+        || trakt.scrobbles().len() >= 3,
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let calls = trakt.scrobbles();
+    let actions: Vec<&str> = calls.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(actions, ["start", "pause", "stop"], "{calls:?}");
+    let progress = |i: usize| calls[i].1["progress"].as_f64().unwrap();
+    assert!(
+        progress(0) > 0.0 && progress(0) < 60.0,
+        "start at {}",
+        progress(0)
+    );
+    assert_eq!((progress(1), progress(2)), (85.0, 85.0));
+    assert_eq!(calls[2].1["movie"]["ids"]["tmdb"], 550);
+    let status = d.ctl_json(&["trakt", "status"]);
+    assert_eq!(
+        (
+            status["last_action"].as_str(),
+            status["last_progress"].as_f64()
+        ),
+        (Some("stop"), Some(85.0))
+    );
+    let history = d.ctl_json(&["trakt", "history"]);
+    assert_eq!(history["watches"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        history["watches"][0]["synced"], true,
+        "scrobbled past 80 %: on Trakt already"
+    );
+}

@@ -361,6 +361,23 @@ fn samples() -> Vec<(&'static str, Value)> {
                 signed_in: true,
                 username: Some("sean".into()),
                 expires_at: Some(1_700_000_000),
+                last_action: Some("stop".into()),
+                last_item: item(pb::ItemKind::Movie, 1),
+                last_progress: Some(85.0),
+                last_at: Some(1_700_000_000),
+            })),
+        ),
+        (
+            "TraktHistory",
+            v(&TraktHistory::from(pb::TraktHistory {
+                watches: vec![pb::TraktWatch {
+                    item: item(pb::ItemKind::Episode, 7),
+                    watched_at: 1_700_000_000,
+                    progress: 85.0,
+                    synced: false,
+                }],
+                pushed: 0,
+                not_found: 0,
             })),
         ),
         (

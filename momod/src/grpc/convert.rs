@@ -10,11 +10,11 @@ use crate::library::model::{
     TorrentUser, TorrentView,
 };
 use crate::library::{
-    ImportReport, ImportRow, M3uFilter, NewShow, OfferList, RefreshReport, SearchResult,
+    History, ImportReport, ImportRow, M3uFilter, NewShow, OfferList, RefreshReport, SearchResult,
     TorrentInput,
 };
 use crate::torrent::{InfoHash, Inspected, TorrentFile};
-use crate::trakt::{DeviceCode, Tokens};
+use crate::trakt::{DeviceCode, LastScrobble, Tokens};
 
 // ---------------------------------------------------------------------- requests
 
@@ -267,12 +267,37 @@ pub fn pin(p: Pin) -> pb::Pin {
     }
 }
 
-pub fn trakt_status(configured: bool, account: Option<Tokens>) -> pb::TraktStatus {
+pub fn trakt_status(
+    configured: bool,
+    account: Option<Tokens>,
+    last: Option<LastScrobble>,
+) -> pb::TraktStatus {
     pb::TraktStatus {
         configured,
         signed_in: account.is_some(),
         username: account.as_ref().and_then(|a| a.username.clone()),
         expires_at: account.map(|a| a.expires_at),
+        last_action: last.as_ref().map(|l| l.action.to_string()),
+        last_item: last.as_ref().map(|l| item_ref(l.item)),
+        last_progress: last.as_ref().map(|l| l.progress),
+        last_at: last.map(|l| l.at),
+    }
+}
+
+pub fn trakt_history(h: History) -> pb::TraktHistory {
+    pb::TraktHistory {
+        watches: h
+            .watches
+            .into_iter()
+            .map(|w| pb::TraktWatch {
+                item: Some(item_ref(w.item)),
+                watched_at: w.watched_at,
+                progress: w.progress,
+                synced: w.synced,
+            })
+            .collect(),
+        pushed: h.pushed,
+        not_found: h.not_found,
     }
 }
 

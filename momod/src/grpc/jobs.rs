@@ -171,7 +171,7 @@ async fn execute(
             let tokens = library
                 .trakt_wait_login(convert::device_code(&r), ctx)
                 .await?;
-            let status = convert::trakt_status(true, Some(tokens));
+            let status = convert::trakt_status(true, Some(tokens), None);
             (JobValue::Trakt(status), None)
         }
         Op::ImportTrakt(r) => {

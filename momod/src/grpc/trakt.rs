@@ -42,7 +42,13 @@ impl TraktService for TraktApi {
         Ok(Response::new(convert::trakt_status(
             self.library.trakt_configured(),
             account,
+            self.library.trakt_last_scrobble(),
         )))
+    }
+
+    async fn history(&self, req: Request<pb::TraktHistoryRequest>) -> Reply<pb::TraktHistory> {
+        let history = self.library.trakt_history(req.into_inner().sync).await?;
+        Ok(Response::new(convert::trakt_history(history)))
     }
 
     async fn logout(&self, _req: Request<pb::TraktLogoutRequest>) -> Reply<pb::TraktStatus> {
@@ -50,6 +56,7 @@ impl TraktService for TraktApi {
         Ok(Response::new(convert::trakt_status(
             self.library.trakt_configured(),
             None,
+            self.library.trakt_last_scrobble(),
         )))
     }
 }

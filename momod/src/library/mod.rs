@@ -48,6 +48,7 @@ pub use import::{
 pub use media::{NewMovie, NewShow, RefreshReport, SearchResult};
 pub use subtitles::OfferList;
 pub use torrents::TorrentInput;
+pub use trakt::History;
 
 /// The web services the library asks (OpenSubtitles is in `Subtitles`).
 pub struct Clients {

@@ -3,7 +3,16 @@
 use super::Library;
 use crate::error::Result;
 use crate::jobs::JobCtx;
-use crate::trakt::{DeviceCode, Tokens};
+use crate::store::{TmdbRef, Watch};
+use crate::trakt::{DeviceCode, LastScrobble, Scrobble, Tokens};
+
+/// Local watches, and what a sync did.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    pub watches: Vec<Watch>,
+    pub pushed: u32,
+    pub not_found: u32,
+}
 
 impl Library {
     /// Starts a sign-in: the code the user enters on Trakt's site.
@@ -32,6 +41,37 @@ impl Library {
     /// The signed-in account, if any.
     pub async fn trakt_account(&self) -> Option<Tokens> {
         self.trakt.account().await
+    }
+
+    pub fn trakt_last_scrobble(&self) -> Option<LastScrobble> {
+        self.trakt.last_scrobble()
+    }
+
+    /// The local watches; with `sync`, those Trakt lacks are added to its history first
+    /// (items without TMDB ids cannot be, and stay unsynced).
+    pub async fn trakt_history(&self, sync: bool) -> Result<History> {
+        let mut history = History::default();
+        if sync {
+            let mut sent = Vec::new();
+            let mut ids = Vec::new();
+            for w in self.store.watches(true).await? {
+                let what = match self.store.tmdb_ref(w.item).await {
+                    Ok(TmdbRef::Movie(Some(id))) => Scrobble::Movie(id),
+                    Ok(TmdbRef::Episode(Some(show), s, e)) => Scrobble::Episode(show, s, e),
+                    _ => continue,
+                };
+                sent.push((what, w.watched_at));
+                ids.push(w.id);
+            }
+            if !sent.is_empty() {
+                let missing = self.trakt.add_history(&sent).await?;
+                self.store.mark_synced(ids).await?;
+                history.pushed = (sent.len() as u64).saturating_sub(missing) as u32;
+                history.not_found = missing as u32;
+            }
+        }
+        history.watches = self.store.watches(false).await?;
+        Ok(history)
     }
 
     /// Signs out: the token is revoked and forgotten. None when nobody was signed in.

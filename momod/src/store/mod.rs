@@ -19,6 +19,7 @@ mod pins;
 mod schema;
 mod share;
 mod subtitles;
+mod watches;
 
 pub use jobs::{JobEnd, NewLogLine};
 pub use media::NewShowRecord;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 pub use subtitles::TmdbRef;
+pub use watches::Watch;
 
 use anyhow::Context;
 use diesel::Connection;

@@ -88,6 +88,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    watches (id) {
+        id -> BigInt,
+        movie_id -> Nullable<BigInt>,
+        episode_id -> Nullable<BigInt>,
+        watched_at -> BigInt,
+        progress -> Double,
+        synced -> Bool,
+    }
+}
+
 diesel::joinable!(seasons -> shows (show_id));
 diesel::joinable!(pins -> assignments (assignment_id));
 diesel::joinable!(episodes -> seasons (season_id));
@@ -103,7 +114,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     episodes,
     assignments,
     subtitles,
-    pins
+    pins,
+    watches
 );
 
 diesel::table! {

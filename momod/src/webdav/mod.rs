@@ -37,6 +37,7 @@ use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use crate::library::model::SourceFile;
+use crate::scrobble::Plays;
 use crate::stream::http::HttpStream;
 use crate::stream::{PlayReader, Streamer};
 use crate::vfs::{FileNode, Node, Vfs};
@@ -78,6 +79,7 @@ pub async fn serve(
     listener: TcpListener,
     vfs: Arc<Vfs>,
     streamer: Arc<Streamer>,
+    plays: Plays,
     credentials: Option<Credentials>,
     mut shutdown: watch::Receiver<bool>,
     limits: Limits,
@@ -86,6 +88,7 @@ pub async fn serve(
         .filesystem(Box::new(LibraryFs {
             vfs: vfs.clone(),
             streamer,
+            plays,
         }))
         .methods(DavMethodSet::HTTP_RO)
         // GET on a folder: a plain HTML index for browsers.
@@ -503,6 +506,7 @@ fn plain(status: StatusCode, body: &'static str) -> http::Result<Response<Body>>
 struct LibraryFs {
     vfs: Arc<Vfs>,
     streamer: Arc<Streamer>,
+    plays: Plays,
 }
 
 #[derive(Debug, Clone)]
@@ -596,7 +600,7 @@ impl DavFileSystem for LibraryFs {
                 return Err(FsError::Forbidden);
             }
             match self.node(path).await? {
-                Node::File(file) => open_source(file, &self.streamer).await,
+                Node::File(file) => open_source(file, &self.streamer, &self.plays).await,
                 Node::Dir(_) => Err(FsError::Forbidden),
             }
         }
@@ -643,6 +647,7 @@ impl DavFileSystem for LibraryFs {
 async fn open_source(
     file: Arc<FileNode>,
     streamer: &Arc<Streamer>,
+    plays: &Plays,
 ) -> Result<Box<dyn DavFile>, FsError> {
     let backing = match &file.file {
         SourceFile::Local { path } => {
@@ -698,6 +703,7 @@ async fn open_source(
         node: file,
         backing,
         pos: 0,
+        plays: plays.clone(),
     }))
 }
 
@@ -719,6 +725,8 @@ struct ShareFile {
     node: Arc<FileNode>,
     backing: Backing,
     pos: u64,
+    /// Told of every read of a video, for scrobbling.
+    plays: Plays,
 }
 
 impl std::fmt::Debug for ShareFile {
@@ -787,6 +795,10 @@ impl DavFile for ShareFile {
                 // Shorter than recorded: fail rather than let dav-server pad zeros.
                 warn!(file = %self.node.name, pos = self.pos, "source ended early");
                 return Err(FsError::GeneralFailure);
+            }
+            if let Some(item) = self.node.item {
+                self.plays
+                    .read(item, self.node.size, self.pos, data.len() as u64);
             }
             self.pos += data.len() as u64;
             Ok(data)
