@@ -110,6 +110,9 @@ pub struct Trakt {
     client_secret: Option<String>,
     token_file: PathBuf,
     tokens: Mutex<Option<Tokens>>,
+    /// One renewal at a time: Trakt takes each refresh token once, so a second renewal
+    /// with the same one would fail (and sign the user out).
+    renewing: Mutex<()>,
 }
 
 #[derive(Deserialize)]
@@ -161,6 +164,7 @@ impl Trakt {
             client_secret: nonblank(&config.client_secret),
             token_file,
             tokens: Mutex::new(tokens),
+            renewing: Mutex::new(()),
         })
     }
 
@@ -407,9 +411,13 @@ impl Trakt {
 
     /// A valid access token: refreshed first when it is about to expire.
     async fn access_token(&self) -> Result<String> {
-        let current = self.account().await.ok_or_else(|| {
-            Error::FailedPrecondition("not signed in to Trakt: run `momoctl trakt login`".into())
-        })?;
+        let current = self.account().await.ok_or_else(not_signed_in)?;
+        if current.expires_at - crate::store::unix_now() > REFRESH_AHEAD {
+            return Ok(current.access_token);
+        }
+        let _one_at_a_time = self.renewing.lock().await;
+        // Renewed by another call while this one waited?
+        let current = self.account().await.ok_or_else(not_signed_in)?;
         if current.expires_at - crate::store::unix_now() > REFRESH_AHEAD {
             return Ok(current.access_token);
         }
@@ -589,6 +597,10 @@ impl Trakt {
         }
         Err(Error::Unavailable(format!("Trakt did not answer {what}")))
     }
+}
+
+fn not_signed_in() -> Error {
+    Error::FailedPrecondition("not signed in to Trakt: run `momoctl trakt login`".into())
 }
 
 /// Unix seconds as Trakt writes times: `2026-12-01T10:00:00.000Z` (UTC).
