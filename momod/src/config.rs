@@ -46,6 +46,8 @@ pub struct TraktConfig {
     pub scrobble_pause_s: u64,
     /// ...and for this long stops it.
     pub scrobble_stop_s: u64,
+    /// Reads that would take the whole file in less than this are a copy, not playback.
+    pub scrobble_min_runtime_s: u64,
 }
 
 impl Default for TraktConfig {
@@ -59,6 +61,7 @@ impl Default for TraktConfig {
             scrobble_start_s: 30,
             scrobble_pause_s: 30,
             scrobble_stop_s: 600,
+            scrobble_min_runtime_s: 600,
         }
     }
 }
@@ -506,6 +509,11 @@ impl Config {
             (
                 "trakt.scrobble_stop_s",
                 self.trakt.scrobble_stop_s,
+                1..=86_400,
+            ),
+            (
+                "trakt.scrobble_min_runtime_s",
+                self.trakt.scrobble_min_runtime_s,
                 1..=86_400,
             ),
         ] {

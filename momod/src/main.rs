@@ -218,6 +218,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             start_after: Duration::from_secs(config.trakt.scrobble_start_s),
             pause_after: Duration::from_secs(config.trakt.scrobble_pause_s),
             stop_after: Duration::from_secs(config.trakt.scrobble_stop_s),
+            min_runtime: Duration::from_secs(config.trakt.scrobble_min_runtime_s),
         },
         store.clone(),
         trakt.clone(),

@@ -40,6 +40,9 @@ pub struct Settings {
     pub start_after: Duration,
     pub pause_after: Duration,
     pub stop_after: Duration,
+    /// A file read at a rate that would read it whole in less than this is being copied
+    /// (or transcoded, or downloaded whole by a client), not played.
+    pub min_runtime: Duration,
 }
 
 /// The share's side: tells the tracker of each read of a video, never waiting.
@@ -93,6 +96,8 @@ enum State {
     },
     Playing,
     Paused,
+    /// Read too fast to be playback: never told (again) until it goes quiet.
+    Copy,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -106,6 +111,9 @@ struct Run {
 struct Session {
     size: u64,
     state: State,
+    /// The first read of this burst of reading, and the bytes read since.
+    first_read: Instant,
+    bytes: u64,
     last_read: Instant,
     runs: Vec<Run>,
     position: u64,
@@ -116,6 +124,8 @@ impl Session {
         Session {
             size,
             state: State::Probing { since: now },
+            first_read: now,
+            bytes: 0,
             last_read: now,
             runs: Vec::new(),
             position: 0,
@@ -141,8 +151,11 @@ impl Session {
             // A new burst after a quiet spell: its own probe.
             self.state = State::Probing { since: now };
             self.runs.clear();
+            self.first_read = now;
+            self.bytes = 0;
         }
         self.last_read = now;
+        self.bytes += len;
         let run = match self.runs.iter().position(|r| r.end == at) {
             Some(i) => {
                 let mut r = self.runs.remove(i);
@@ -159,17 +172,29 @@ impl Session {
         if self.runs.len() > RUNS {
             self.runs.remove(0);
         }
-        if run.bytes >= self.run_min() {
+        let playback_run = run.bytes >= self.run_min();
+        if playback_run {
             self.position = run.end.min(self.size);
         }
+        let copying = self.copying(now, s);
         match self.state {
+            State::Probing { since } if now.duration_since(since) >= s.start_after && copying => {
+                self.state = State::Copy;
+                None
+            }
             State::Probing { since }
                 if now.duration_since(since) >= s.start_after && self.position > 0 =>
             {
                 self.state = State::Playing;
                 Some(Action::Start(self.progress()))
             }
-            State::Paused => {
+            // Caught copying after it looked like playback: the playback ends, unwatched.
+            State::Playing if copying => {
+                self.state = State::Copy;
+                Some(Action::Pause(self.progress()))
+            }
+            // A single read (a scanner touching the file) does not resume a playback.
+            State::Paused if playback_run => {
                 self.state = State::Playing;
                 Some(Action::Start(self.progress()))
             }
@@ -177,11 +202,21 @@ impl Session {
         }
     }
 
+    /// Whether the reads so far would read the whole file in less than `min_runtime`.
+    fn copying(&self, now: Instant, s: &Settings) -> bool {
+        let elapsed = now.duration_since(self.first_read).as_secs_f64();
+        if elapsed < 1.0 || self.bytes == 0 {
+            return false;
+        }
+        let rate = self.bytes as f64 / elapsed;
+        (self.size as f64 / rate) < s.min_runtime.as_secs_f64()
+    }
+
     /// Time passing: (an action, whether the session is over).
     fn tick(&mut self, now: Instant, s: &Settings) -> (Option<Action>, bool) {
         let idle = now.duration_since(self.last_read);
         match self.state {
-            State::Probing { .. } => (None, idle >= s.pause_after),
+            State::Probing { .. } | State::Copy => (None, idle >= s.pause_after),
             State::Playing if idle >= s.pause_after => {
                 self.state = State::Paused;
                 (Some(Action::Pause(self.progress())), false)
@@ -230,6 +265,10 @@ async fn track(
                 let session = sessions
                     .entry(r.item)
                     .or_insert_with(|| Session::new(r.size, r.when));
+                // Another source (another size) under the same item: a new session.
+                if session.size != r.size {
+                    *session = Session::new(r.size, r.when);
+                }
                 if let Some(a) = session.on_read(r.at, r.len, r.when, &settings) {
                     actions.push((r.item, a));
                 }
@@ -338,7 +377,30 @@ mod tests {
             start_after: Duration::from_secs(10),
             pause_after: Duration::from_secs(5),
             stop_after: Duration::from_secs(60),
+            min_runtime: Duration::from_secs(600),
         }
+    }
+
+    #[test]
+    fn a_copy_is_never_a_watch() {
+        let s = settings();
+        let t0 = Instant::now();
+        let size = 1000 * MIB;
+        let mut session = Session::new(size, t0);
+        let mut actions = Vec::new();
+        // 100 MiB a second: the whole file in 10 s.
+        for sec in 0..10u64 {
+            actions.extend(session.on_read(
+                sec * 100 * MIB,
+                100 * MIB,
+                t0 + Duration::from_secs(sec + 1),
+                &s,
+            ));
+        }
+        for later in [6, 70] {
+            actions.extend(session.tick(t0 + Duration::from_secs(10 + later), &s).0);
+        }
+        assert!(actions.is_empty(), "{actions:?}");
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //!   revokes the token and deletes the file.
 //! - The client secret and the tokens never reach a log line or an error message.
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::{StatusCode, Url};
@@ -37,6 +38,8 @@ const REDIRECT_URI: &str = "urn:ietf:wg:oauth:2.0:oob";
 /// What the user is asked to do to sign in.
 #[derive(Debug, Clone)]
 pub struct DeviceCode {
+    /// Unix seconds: when Trakt gave it (`expires_in` counts from then).
+    pub issued_at: i64,
     pub device_code: String,
     pub user_code: String,
     pub verification_url: String,
@@ -51,7 +54,22 @@ pub struct Tokens {
     pub refresh_token: String,
     /// Unix seconds.
     pub expires_at: i64,
+    /// Seconds the token was given for (0: not known, from an older file).
+    #[serde(default)]
+    pub lifetime: i64,
     pub username: Option<String>,
+}
+
+impl Tokens {
+    /// Renewed once half its life is gone (Trakt's tokens last a day, or longer).
+    fn needs_renewal(&self) -> bool {
+        let ahead = if self.lifetime > 0 {
+            self.lifetime / 2
+        } else {
+            REFRESH_AHEAD
+        };
+        self.expires_at - crate::store::unix_now() < ahead
+    }
 }
 
 /// One entry of a Trakt list: a movie or a show, by what Trakt knows of it.
@@ -224,6 +242,7 @@ impl Trakt {
                     && verification_url.len() <= 512 =>
             {
                 Ok(DeviceCode {
+                    issued_at: crate::store::unix_now(),
                     device_code,
                     user_code,
                     verification_url,
@@ -240,7 +259,9 @@ impl Trakt {
     /// Polls until the user approves the code (tokens stored), denies it, or it expires.
     pub async fn wait_for_approval(&self, code: &DeviceCode) -> Result<Tokens> {
         let (id, secret) = self.app()?;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(code.expires_in);
+        // From when the code was given: the job may have waited for a slot.
+        let left = (code.issued_at + code.expires_in as i64 - crate::store::unix_now()).max(0);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(left as u64);
         let mut interval = Duration::from_secs(code.interval);
         let body = json!({"code": code.device_code, "client_id": id, "client_secret": secret});
         loop {
@@ -250,9 +271,18 @@ impl Trakt {
                     "the sign-in code expired before it was entered: run `momoctl trakt login` again".into(),
                 ));
             }
-            let (status, v) = self
+            let (status, v) = match self
                 .send_raw(reqwest::Method::POST, "oauth/device/token", &body, None)
-                .await?;
+                .await
+            {
+                Ok(answer) => answer,
+                // A blip: tried again at the next interval, until the code expires.
+                Err(e @ Error::Unavailable(_)) => {
+                    tracing::debug!("Trakt sign-in poll failed, trying again: {e}");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             match status {
                 StatusCode::OK => {
                     let mut tokens = self.tokens_of(v)?;
@@ -307,7 +337,7 @@ impl Trakt {
     }
 
     /// The entries of a list of the signed-in user: movies and shows with their TMDB ids.
-    pub async fn list(&self, list: &List) -> Result<Vec<ListItem>> {
+    pub async fn list(self: &Arc<Self>, list: &List) -> Result<Vec<ListItem>> {
         let token = self.access_token().await?;
         let paths: Vec<String> = match list {
             List::Watchlist => vec![
@@ -346,7 +376,12 @@ impl Trakt {
 
     /// `POST /scrobble/start|pause|stop`; Trakt's action ("start", "pause", "scrobble").
     /// A 409 (the same item scrobbled moments ago) counts as done.
-    pub async fn scrobble(&self, action: &str, what: &Scrobble, progress: f64) -> Result<String> {
+    pub async fn scrobble(
+        self: &Arc<Self>,
+        action: &str,
+        what: &Scrobble,
+        progress: f64,
+    ) -> Result<String> {
         let token = self.access_token().await?;
         let mut body = what.body();
         body["progress"] = json!(progress);
@@ -361,6 +396,11 @@ impl Trakt {
         if status == StatusCode::CONFLICT {
             return Ok("scrobble".into());
         }
+        if status.is_client_error() {
+            return Err(Error::FailedPrecondition(format!(
+                "Trakt refused the scrobble (HTTP {status})"
+            )));
+        }
         if !status.is_success() {
             return Err(Error::Unavailable(format!(
                 "Trakt answered HTTP {status} for a scrobble"
@@ -373,8 +413,8 @@ impl Trakt {
     }
 
     /// Adds watches to the account's history (`POST /sync/history`): (what, when in Unix
-    /// seconds). Returns how many Trakt did not find.
-    pub async fn add_history(&self, watches: &[(Scrobble, i64)]) -> Result<u64> {
+    /// seconds). Returns which of them Trakt did not find (by index).
+    pub async fn add_history(self: &Arc<Self>, watches: &[(Scrobble, i64)]) -> Result<Vec<usize>> {
         let token = self.access_token().await?;
         let at = chrono_like;
         let mut movies = Vec::new();
@@ -398,27 +438,47 @@ impl Trakt {
                 "the history",
             )
             .await?;
-        let missing = ["movies", "shows", "seasons", "episodes"]
+        let ids_of = |k: &str| -> Vec<i64> {
+            v.pointer(&format!("/not_found/{k}"))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|e| e.pointer("/ids/tmdb").and_then(Value::as_i64))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let (movies, shows) = (ids_of("movies"), ids_of("shows"));
+        Ok(watches
             .iter()
-            .filter_map(|k| {
-                v.pointer(&format!("/not_found/{k}"))
-                    .and_then(Value::as_array)
+            .enumerate()
+            .filter(|(_, (what, _))| match what {
+                Scrobble::Movie(id) => movies.contains(id),
+                Scrobble::Episode(show, _, _) => shows.contains(show),
             })
-            .map(|a| a.len() as u64)
-            .sum();
-        Ok(missing)
+            .map(|(i, _)| i)
+            .collect())
     }
 
-    /// A valid access token: refreshed first when it is about to expire.
-    async fn access_token(&self) -> Result<String> {
+    /// A valid access token: renewed first when half its life is gone.
+    async fn access_token(self: &Arc<Self>) -> Result<String> {
         let current = self.account().await.ok_or_else(not_signed_in)?;
-        if current.expires_at - crate::store::unix_now() > REFRESH_AHEAD {
+        if !current.needs_renewal() {
             return Ok(current.access_token);
         }
+        // In a task of its own: a caller that goes away (a cancelled job, a client that
+        // hung up) must not lose the new refresh token, as the old one is spent.
+        let this = self.clone();
+        tokio::spawn(async move { this.renew().await })
+            .await
+            .map_err(|e| Error::Internal(format!("Trakt renewal: {e}")))?
+    }
+
+    async fn renew(&self) -> Result<String> {
         let _one_at_a_time = self.renewing.lock().await;
         // Renewed by another call while this one waited?
         let current = self.account().await.ok_or_else(not_signed_in)?;
-        if current.expires_at - crate::store::unix_now() > REFRESH_AHEAD {
+        if !current.needs_renewal() {
             return Ok(current.access_token);
         }
         let (id, secret) = self.app()?;
@@ -432,11 +492,19 @@ impl Trakt {
         let (status, v) = self
             .send_raw(reqwest::Method::POST, "oauth/token", &body, None)
             .await?;
-        if status == StatusCode::UNAUTHORIZED || status == StatusCode::BAD_REQUEST {
-            self.keep(None).await?;
-            return Err(Error::FailedPrecondition(
-                "Trakt no longer accepts the sign-in (revoked?): run `momoctl trakt login`".into(),
-            ));
+        if status.is_client_error() {
+            // Only a refresh token Trakt no longer takes ends the sign-in; a wrong app
+            // secret (invalid_client) is the config's to fix.
+            if v.get("error").and_then(Value::as_str) == Some("invalid_grant") {
+                self.keep(None).await?;
+                return Err(Error::FailedPrecondition(
+                    "Trakt no longer accepts the sign-in (revoked?): run `momoctl trakt login`"
+                        .into(),
+                ));
+            }
+            return Err(Error::FailedPrecondition(format!(
+                "Trakt refused to renew the sign-in (HTTP {status}): check trakt.client_id and trakt.client_secret"
+            )));
         }
         if !status.is_success() {
             return Err(Error::Unavailable(format!(
@@ -471,10 +539,12 @@ impl Trakt {
             Error::Unavailable("Trakt's token answer is not what its API sends".into())
         })?;
         let created = t.created_at.unwrap_or_else(crate::store::unix_now);
+        let lifetime = t.expires_in.clamp(0, 10 * 365 * 86_400);
         Ok(Tokens {
             access_token: t.access_token,
             refresh_token: t.refresh_token,
-            expires_at: created.saturating_add(t.expires_in.clamp(0, 10 * 365 * 86_400)),
+            expires_at: created.saturating_add(lifetime),
+            lifetime,
             username: None,
         })
     }
@@ -483,9 +553,12 @@ impl Trakt {
     /// renamed over the old one.
     async fn keep(&self, tokens: Option<Tokens>) -> Result<()> {
         let mut current = self.tokens.lock().await;
+        // Memory first: a file that cannot be written (a full disk) must not leave a
+        // spent refresh token in use.
+        *current = tokens.clone();
         let file = self.token_file.clone();
-        let saved = tokens.clone();
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let saved = tokens;
+        let saved = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
             match saved {
                 None => match std::fs::remove_file(&file) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
@@ -508,14 +581,13 @@ impl Trakt {
             }
         })
         .await
-        .map_err(|e| Error::Internal(format!("token file: {e}")))?
-        .map_err(|e| {
-            Error::Internal(format!(
-                "cannot keep the Trakt sign-in in {}: {e}",
+        .map_err(|e| Error::Internal(format!("token file: {e}")))?;
+        if let Err(e) = saved {
+            tracing::warn!(
+                "cannot keep the Trakt sign-in in {} (it holds until momod stops): {e}",
                 self.token_file.display()
-            ))
-        })?;
-        *current = tokens;
+            );
+        }
         Ok(())
     }
 

@@ -303,6 +303,7 @@ pub fn trakt_history(h: History) -> pb::TraktHistory {
 
 pub fn device_code(r: &pb::TraktWaitLogin) -> DeviceCode {
     DeviceCode {
+        issued_at: r.issued_at,
         device_code: r.device_code.clone(),
         user_code: r.user_code.clone(),
         verification_url: r.verification_url.clone(),

@@ -27,6 +27,7 @@ impl TraktService for TraktApi {
             verification_url: code.verification_url.clone(),
             expires_in: code.expires_in,
             interval: code.interval,
+            issued_at: code.issued_at,
         });
         let job = self.jobs.submit(describe(&self.library, op).await?).await?;
         Ok(Response::new(pb::TraktLogin {

@@ -67,10 +67,10 @@ pub enum JobKind {
 }
 
 impl JobKind {
-    /// Pins download for as long as a file takes: they run in a lane of their own, so they
-    /// never hold up the other jobs.
+    /// Pins download for as long as a file takes, and a Trakt sign-in waits on a person:
+    /// they run in a lane of their own, so they never hold up the other jobs.
     pub fn is_download(self) -> bool {
-        self == JobKind::Pin
+        matches!(self, JobKind::Pin | JobKind::TraktLogin)
     }
 
     pub fn as_str(self) -> &'static str {

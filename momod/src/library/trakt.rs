@@ -65,9 +65,16 @@ impl Library {
             }
             if !sent.is_empty() {
                 let missing = self.trakt.add_history(&sent).await?;
-                self.store.mark_synced(ids).await?;
-                history.pushed = (sent.len() as u64).saturating_sub(missing) as u32;
-                history.not_found = missing as u32;
+                // What Trakt did not find stays unsynced.
+                let found: Vec<i64> = ids
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !missing.contains(i))
+                    .map(|(_, id)| *id)
+                    .collect();
+                history.pushed = found.len() as u32;
+                history.not_found = missing.len() as u32;
+                self.store.mark_synced(found).await?;
             }
         }
         history.watches = self.store.watches(false).await?;
