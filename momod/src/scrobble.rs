@@ -407,7 +407,8 @@ mod tests {
     fn a_player_starts_pauses_and_stops_with_its_progress() {
         let s = settings();
         let t0 = Instant::now();
-        let size = 1000 * MIB;
+        // 4000 MiB read at 2 MiB/s: over half an hour of playback.
+        let size = 4000 * MIB;
         let mut session = Session::new(size, t0);
         let mut actions = Vec::new();
         // The probe: head and tail.
@@ -431,12 +432,12 @@ mod tests {
         }
         assert_eq!(actions.len(), 3, "{actions:?}");
         assert!(
-            matches!(actions[0], Action::Start(p) if (2.0..3.5).contains(&p)),
+            matches!(actions[0], Action::Start(p) if (0.4..0.8).contains(&p)),
             "{actions:?}"
         );
-        // 600 MiB + 30 × 2 MiB of 1000 MiB.
-        assert_eq!(actions[1], Action::Pause(66.0));
-        assert_eq!(actions[2], Action::Stop(66.0));
+        // 600 MiB + 30 × 2 MiB of 4000 MiB.
+        assert_eq!(actions[1], Action::Pause(16.5));
+        assert_eq!(actions[2], Action::Stop(16.5));
     }
 
     #[test]
@@ -458,14 +459,14 @@ mod tests {
     fn reads_after_a_pause_resume() {
         let s = settings();
         let t0 = Instant::now();
-        let mut session = Session::new(100 * MIB, t0);
+        let mut session = Session::new(1000 * MIB, t0);
         for sec in 0..12u64 {
             session.on_read(sec * MIB, MIB, t0 + Duration::from_secs(sec), &s);
         }
         assert_eq!(session.state, State::Playing);
         let (a, _) = session.tick(t0 + Duration::from_secs(20), &s);
-        assert_eq!(a, Some(Action::Pause(12.0)));
+        assert_eq!(a, Some(Action::Pause(1.2)));
         let a = session.on_read(12 * MIB, MIB, t0 + Duration::from_secs(25), &s);
-        assert_eq!(a, Some(Action::Start(13.0)));
+        assert_eq!(a, Some(Action::Start(1.3)));
     }
 }
