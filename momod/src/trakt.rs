@@ -416,7 +416,7 @@ impl Trakt {
     /// seconds). Returns which of them Trakt did not find (by index).
     pub async fn add_history(self: &Arc<Self>, watches: &[(Scrobble, i64)]) -> Result<Vec<usize>> {
         let token = self.access_token().await?;
-        let at = chrono_like;
+        let at = trakt_time;
         let mut movies = Vec::new();
         let mut shows: Vec<Value> = Vec::new();
         for (what, when) in watches {
@@ -676,25 +676,11 @@ fn not_signed_in() -> Error {
 }
 
 /// Unix seconds as Trakt writes times: `2026-12-01T10:00:00.000Z` (UTC).
-fn chrono_like(t: i64) -> String {
-    let days = t.div_euclid(86_400);
-    let secs = t.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+fn trakt_time(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
 }
 
 /// A list entry (`{"type": "movie", "movie": {...}}`, or `{"movie": {...}}` in a
@@ -731,9 +717,9 @@ mod tests {
 
     #[test]
     fn times_are_written_as_trakt_reads_them() {
-        assert_eq!(chrono_like(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(chrono_like(1_764_583_200), "2025-12-01T10:00:00.000Z");
-        assert_eq!(chrono_like(951_782_400), "2000-02-29T00:00:00.000Z");
+        assert_eq!(trakt_time(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(trakt_time(1_764_583_200), "2025-12-01T10:00:00.000Z");
+        assert_eq!(trakt_time(951_782_400), "2000-02-29T00:00:00.000Z");
     }
 
     #[test]
