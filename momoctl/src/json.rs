@@ -335,6 +335,35 @@ impl From<pb::ImportReport> for ImportReport {
 }
 
 #[derive(Serialize)]
+pub struct Markers {
+    pub item_kind: &'static str,
+    pub item_id: i64,
+    pub intro_start_s: Option<f64>,
+    pub intro_end_s: Option<f64>,
+    pub credits_start_s: Option<f64>,
+    pub credits_end_s: Option<f64>,
+    /// manual or detected.
+    pub origin: String,
+    pub confidence: f64,
+}
+
+impl From<pb::Markers> for Markers {
+    fn from(m: pb::Markers) -> Markers {
+        let item = m.item.unwrap_or_default();
+        Markers {
+            item_kind: item_kind(item.kind),
+            item_id: item.id,
+            intro_start_s: m.intro_start_s,
+            intro_end_s: m.intro_end_s,
+            credits_start_s: m.credits_start_s,
+            credits_end_s: m.credits_end_s,
+            origin: m.origin,
+            confidence: m.confidence,
+        }
+    }
+}
+
+#[derive(Serialize)]
 pub struct TraktStatus {
     pub configured: bool,
     pub signed_in: bool,

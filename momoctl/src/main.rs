@@ -5,6 +5,7 @@
 mod assign;
 mod client;
 mod import;
+mod intro;
 mod jobs;
 mod json;
 mod library;
@@ -83,6 +84,9 @@ enum Command {
     },
     /// Pinned items with their download progress.
     Pins,
+    /// Skip markers (intro, credits), served as EDL beside the video: ls, set, rm.
+    #[command(subcommand)]
+    Intro(intro::IntroCmd),
     /// Trakt: login, logout, status, import watchlist|collection|list SLUG.
     #[command(subcommand)]
     Trakt(trakt::TraktCmd),
@@ -176,6 +180,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Unpin { kind, id } => pins::unpin(channel, auth, cli.output, kind, id).await,
         Command::Pins => pins::list(channel, auth, cli.output).await,
+        Command::Intro(cmd) => intro::run(channel, auth, cli.output, cmd).await,
         Command::Trakt(cmd) => trakt::run(channel, auth, cli.output, cmd).await,
         Command::Tui => tui::run(channel, auth).await,
         Command::Jobs { all } => jobs::list(channel, auth, cli.output, all).await,

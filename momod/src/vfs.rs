@@ -20,7 +20,7 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 use crate::error::Result;
-use crate::library::model::{Item, SourceFile, Subtitle};
+use crate::library::model::{Item, Markers, SourceFile, Subtitle};
 use crate::store::{ShareEpisode, ShareMovie, ShareRows, ShareSource, Store};
 use crate::subtitles::{Files, Sidecar, sidecar_names};
 
@@ -45,6 +45,8 @@ pub struct FileNode {
     pub next: Option<NextFile>,
     /// The movie or episode a video plays (None for a subtitle).
     pub item: Option<Item>,
+    /// Bytes the share makes itself (an EDL), served from memory; `file` is then unused.
+    pub content: Option<bytes::Bytes>,
 }
 
 #[derive(Debug, Clone)]
@@ -259,6 +261,7 @@ fn file_node(name: String, s: &ShareSource) -> FileNode {
         file: s.file.clone(),
         next: None,
         item: None,
+        content: None,
     }
 }
 
@@ -270,12 +273,15 @@ struct Builder {
     /// Each item's folder and its video's name without the extension, for its sidecars.
     bases: HashMap<Item, (String, String)>,
     subtitle_paths: HashMap<i64, String>,
+    /// Each item's video mtime, for its sidecars.
+    modified: HashMap<Item, SystemTime>,
 }
 
 impl Builder {
     /// Adds an item's video; `ext` is the extension its name ends with.
     fn add(&mut self, dir: String, mut file: FileNode, item: Item, ext: &str) {
         file.item = Some(item);
+        self.modified.insert(item, file.modified);
         self.item_paths.insert(item, format!("{dir}/{}", file.name));
         let base = file
             .name
@@ -284,6 +290,31 @@ impl Builder {
             .to_string();
         self.bases.insert(item, (dir.clone(), base));
         self.files.entry(dir).or_default().push(file);
+    }
+
+    /// Puts an EDL of each item's skip markers beside its video (`<video base>.edl`).
+    fn add_markers(&mut self, markers: Vec<Markers>) {
+        for m in markers {
+            let (Some((dir, base)), Some(edl)) = (self.bases.get(&m.item).cloned(), m.edl()) else {
+                continue;
+            };
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(edl.as_bytes());
+            let etag: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+            let modified = self.modified.get(&m.item).copied().unwrap_or(UNIX_EPOCH);
+            self.files.entry(dir).or_default().push(FileNode {
+                name: format!("{base}.edl"),
+                size: edl.len() as u64,
+                modified,
+                etag: format!("e{etag}"),
+                file: SourceFile::Local {
+                    path: String::new(),
+                },
+                next: None,
+                item: None,
+                content: Some(bytes::Bytes::from(edl)),
+            });
+        }
     }
 
     /// Puts each subtitle beside its item's video (items without a source have none shown).
@@ -319,6 +350,7 @@ impl Builder {
                     file: SourceFile::Local { path },
                     next: None,
                     item: None,
+                    content: None,
                 });
             }
         }
@@ -410,6 +442,7 @@ fn build(rows: ShareRows, subtitle_files: &Files) -> Tree {
         b.add(dir, node, Item::Episode(e.episode_id), &ext);
     }
     b.add_subtitles(rows.subtitles, subtitle_files);
+    b.add_markers(rows.markers);
 
     freeze(b)
 }
@@ -589,6 +622,23 @@ mod tests {
                     subtitle(3, Item::Episode(1101), "de", false),
                     subtitle(4, Item::Movie(99), "en", false),
                 ],
+                markers: vec![
+                    Markers {
+                        item: Item::Movie(1),
+                        intro: None,
+                        credits: Some((5000.0, Some(5100.0))),
+                        origin: crate::library::model::MarkerOrigin::Manual,
+                        confidence: 1.0,
+                    },
+                    // Credits without an end make no EDL.
+                    Markers {
+                        item: Item::Movie(2),
+                        intro: None,
+                        credits: Some((5000.0, None)),
+                        origin: crate::library::model::MarkerOrigin::Detected,
+                        confidence: 0.8,
+                    },
+                ],
             },
             &files,
         );
@@ -602,14 +652,29 @@ mod tests {
                 "Solaris (1972) {tmdb-2}"
             ]
         );
-        // Subtitles sit beside their video; one of an item with no source is not shown.
+        // Subtitles and the EDL sit beside their video; a subtitle of an item with no
+        // source is not shown, nor an EDL with nothing to skip (credits without an end).
         assert_eq!(
             names(&tree, "/Movies/Fight Club (1999)"),
             [
+                "Fight Club (1999).edl",
                 "Fight Club (1999).en.forced.srt",
                 "Fight Club (1999).en.srt",
                 "Fight Club (1999).mkv"
             ]
+        );
+        let Some(Node::File(edl)) = tree.lookup("/Movies/Fight Club (1999)/Fight Club (1999).edl")
+        else {
+            panic!("edl")
+        };
+        assert_eq!(
+            edl.content.as_deref(),
+            Some(&b"5000.000\t5100.000\t3\n"[..])
+        );
+        assert!(
+            !names(&tree, "/Movies/Solaris (1972) {tmdb-1}")
+                .iter()
+                .any(|n| n.ends_with(".edl"))
         );
         assert_eq!(
             tree.path_of_subtitle(2),

@@ -368,6 +368,18 @@ fn samples() -> Vec<(&'static str, Value)> {
             })),
         ),
         (
+            "Markers",
+            v(&Markers::from(pb::Markers {
+                item: item(pb::ItemKind::Episode, 7),
+                intro_start_s: Some(45.0),
+                intro_end_s: Some(90.0),
+                credits_start_s: Some(2500.0),
+                credits_end_s: None,
+                origin: "manual".into(),
+                confidence: 1.0,
+            })),
+        ),
+        (
             "TraktHistory",
             v(&TraktHistory::from(pb::TraktHistory {
                 watches: vec![pb::TraktWatch {

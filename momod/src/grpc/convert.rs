@@ -5,9 +5,9 @@ use momo_proto::v1 as pb;
 use tonic::Status;
 
 use crate::library::model::{
-    Assignment, EpisodeDetail, FileChoice, Item, ItemKind, Labels, MediaKind, Movie, PackEpisode,
-    PackMatch, PackReport, PackSubtitle, Pin, ShowDetail, ShowSummary, SourceFile, Subtitle,
-    TorrentUser, TorrentView,
+    Assignment, EpisodeDetail, FileChoice, Item, ItemKind, Labels, Markers, MediaKind, Movie,
+    PackEpisode, PackMatch, PackReport, PackSubtitle, Pin, ShowDetail, ShowSummary, SourceFile,
+    Subtitle, TorrentUser, TorrentView,
 };
 use crate::library::{
     History, ImportReport, ImportRow, M3uFilter, NewShow, OfferList, RefreshReport, SearchResult,
@@ -264,6 +264,18 @@ pub fn pin(p: Pin) -> pb::Pin {
         error: p.error,
         created_at: p.created_at,
         finished_at: p.finished_at,
+    }
+}
+
+pub fn markers(m: Markers) -> pb::Markers {
+    pb::Markers {
+        item: Some(item_ref(m.item)),
+        intro_start_s: m.intro.map(|i| i.0),
+        intro_end_s: m.intro.map(|i| i.1),
+        credits_start_s: m.credits.map(|c| c.0),
+        credits_end_s: m.credits.and_then(|c| c.1),
+        origin: m.origin.as_str().to_string(),
+        confidence: m.confidence,
     }
 }
 

@@ -6,6 +6,7 @@
 mod assignment;
 mod convert;
 mod import;
+mod intro;
 mod jobs;
 mod library;
 mod pins;
@@ -24,6 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use momo_proto::v1::assignment_service_server::AssignmentServiceServer;
 use momo_proto::v1::import_service_server::ImportServiceServer;
+use momo_proto::v1::intro_service_server::IntroServiceServer;
 use momo_proto::v1::job_service_server::JobServiceServer;
 use momo_proto::v1::library_service_server::LibraryServiceServer;
 use momo_proto::v1::pin_service_server::PinServiceServer;
@@ -44,6 +46,7 @@ use crate::library::Library;
 
 use assignment::AssignmentApi;
 use import::ImportApi;
+use intro::IntroApi;
 use jobs::JobApi;
 pub use jobs::executor as job_executor;
 use library::LibraryApi;
@@ -142,6 +145,12 @@ pub async fn serve(
                 library: library.clone(),
             })
             .max_decoding_message_size(MAX_JOB_REQUEST_BYTES),
+        )
+        .add_service(
+            IntroServiceServer::new(IntroApi {
+                library: library.clone(),
+            })
+            .max_decoding_message_size(MAX_REQUEST_BYTES),
         )
         .add_service(
             TraktServiceServer::new(TraktApi {

@@ -10,6 +10,7 @@
 //!   and mapping a pack's files to a show's episodes.
 //! - `torrents`: the engine's torrents with the items that play from them.
 //! - `pins`: sources pinned to disk (downloaded whole, never evicted).
+//! - `intro`: skip markers (intro, credits), served as EDL sidecars.
 //! - `trakt`: signing in to Trakt, and its lists brought into the library.
 //! - `import`: Radarr and Sonarr libraries and M3U playlists, added in bulk.
 //! - `subtitles`: attaching subtitles to items (by hand, from the item's torrent), listing
@@ -19,6 +20,7 @@
 //! writes in one transaction, so a failure anywhere leaves the library as it was.
 mod assign;
 mod import;
+mod intro;
 pub mod limits;
 mod media;
 pub mod model;

@@ -251,6 +251,57 @@ impl SourceFile {
     }
 }
 
+/// Skip markers of an item's video, in seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Markers {
+    pub item: Item,
+    pub intro: Option<(f64, f64)>,
+    /// Where the credits start, and end when known.
+    pub credits: Option<(f64, Option<f64>)>,
+    pub origin: MarkerOrigin,
+    /// 0–1; 1 for manual ones.
+    pub confidence: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkerOrigin {
+    Detected,
+    Manual,
+}
+
+impl MarkerOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MarkerOrigin::Detected => "detected",
+            MarkerOrigin::Manual => "manual",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MarkerOrigin> {
+        match s {
+            "detected" => Some(MarkerOrigin::Detected),
+            "manual" => Some(MarkerOrigin::Manual),
+            _ => None,
+        }
+    }
+}
+
+impl Markers {
+    /// Kodi's EDL: one `start end action` line per segment, in seconds; action 3 is a
+    /// commercial break, which Kodi skips (with a notification). Credits without an end
+    /// are left out: an EDL segment needs one. None when there is nothing to write.
+    pub fn edl(&self) -> Option<String> {
+        let mut out = String::new();
+        if let Some((start, end)) = self.intro {
+            out.push_str(&format!("{start:.3}\t{end:.3}\t3\n"));
+        }
+        if let Some((start, Some(end))) = self.credits {
+            out.push_str(&format!("{start:.3}\t{end:.3}\t3\n"));
+        }
+        (!out.is_empty()).then_some(out)
+    }
+}
+
 /// Where a pin's download is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PinState {

@@ -14,6 +14,7 @@
 //! of backend would stay inside this module.
 mod assignments;
 mod jobs;
+mod markers;
 mod media;
 mod pins;
 mod schema;

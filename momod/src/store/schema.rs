@@ -99,8 +99,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    markers (id) {
+        id -> BigInt,
+        movie_id -> Nullable<BigInt>,
+        episode_id -> Nullable<BigInt>,
+        intro_start -> Nullable<Double>,
+        intro_end -> Nullable<Double>,
+        credits_start -> Nullable<Double>,
+        credits_end -> Nullable<Double>,
+        origin -> Text,
+        confidence -> Double,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(seasons -> shows (show_id));
 diesel::joinable!(pins -> assignments (assignment_id));
+diesel::joinable!(markers -> episodes (episode_id));
 diesel::joinable!(episodes -> seasons (season_id));
 diesel::joinable!(assignments -> movies (movie_id));
 diesel::joinable!(assignments -> episodes (episode_id));
@@ -115,7 +131,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     assignments,
     subtitles,
     pins,
-    watches
+    watches,
+    markers
 );
 
 diesel::table! {

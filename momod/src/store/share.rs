@@ -7,7 +7,7 @@ use super::assignments::{SourceRow, source_file};
 use super::schema::{assignments, episodes, movies, seasons, shows};
 use super::subtitles::all_subtitles;
 use crate::error::Result;
-use crate::library::model::{SourceFile, Subtitle};
+use crate::library::model::{Markers, SourceFile, Subtitle};
 
 /// An active source as the share needs it.
 #[derive(Debug, Clone)]
@@ -46,6 +46,8 @@ pub struct ShareRows {
     pub episodes: Vec<ShareEpisode>,
     /// Every subtitle, oldest first (those of items without a source are not shown).
     pub subtitles: Vec<Subtitle>,
+    /// Every item's skip markers (served as EDL sidecars beside the videos).
+    pub markers: Vec<Markers>,
 }
 
 type SourceCols = (i64, SourceRow, i64);
@@ -114,6 +116,7 @@ impl Store {
                 .load(conn)?;
             let mut rows = ShareRows {
                 subtitles: all_subtitles(conn)?,
+                markers: super::markers::all_markers(conn)?,
                 ..ShareRows::default()
             };
             for (id, tmdb_id, title, year, source) in movie_rows {

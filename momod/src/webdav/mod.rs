@@ -413,6 +413,7 @@ pub(crate) fn share_path(raw: &str) -> Option<String> {
 /// file (torrent and HTTP files are always listed; they are fetched when read).
 fn local_file_present(node: &Node) -> bool {
     match node {
+        Node::File(f) if f.content.is_some() => true,
         Node::File(f) => match &f.file {
             SourceFile::Local { path } => std::fs::metadata(path).is_ok_and(|m| m.is_file()),
             SourceFile::Torrent { .. } | SourceFile::Http { .. } => true,
@@ -649,6 +650,14 @@ async fn open_source(
     streamer: &Arc<Streamer>,
     plays: &Plays,
 ) -> Result<Box<dyn DavFile>, FsError> {
+    if let Some(bytes) = &file.content {
+        return Ok(Box::new(ShareFile {
+            backing: Backing::Memory(bytes.clone()),
+            node: file,
+            pos: 0,
+            plays: plays.clone(),
+        }));
+    }
     let backing = match &file.file {
         SourceFile::Local { path } => {
             // Non-blocking open: if the file was swapped for a FIFO (or a device) since it was
@@ -718,6 +727,8 @@ enum Backing {
     },
     /// Connects on the first read; dropped, its connection waits for the next range.
     Http(HttpStream),
+    /// Bytes the share makes itself (an EDL).
+    Memory(Bytes),
 }
 
 /// One open file of the share, read in chunks: memory stays at one chunk whatever the size.
@@ -769,6 +780,10 @@ impl ShareFile {
                         warn!(file = %name, pos = self.pos, "torrent read failed: {e}");
                         FsError::GeneralFailure
                     })
+            }
+            Backing::Memory(bytes) => {
+                let at = (self.pos as usize).min(bytes.len());
+                Ok(bytes.slice(at..(at + want).min(bytes.len())))
             }
             Backing::Http(stream) => stream.read(want).await.map_err(|e| {
                 warn!(file = %name, pos = self.pos, "HTTP source read failed: {e}");
@@ -833,6 +848,7 @@ impl DavFile for ShareFile {
                 }
                 Backing::Torrent { reader: None, .. } => {}
                 Backing::Http(stream) => stream.seek(target),
+                Backing::Memory(_) => {}
             }
             self.pos = target;
             Ok(target)
