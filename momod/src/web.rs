@@ -1,5 +1,6 @@
-//! What the clients of outside web services (TMDB, OpenSubtitles) share: reading a bounded
-//! answer, and naming why a request failed without the URL (it can hold a key).
+//! What the clients of outside web services (TMDB, OpenSubtitles, Trakt, the *arr APIs, a
+//! `.torrent` or playlist URL) share: reading a bounded answer, fetching a whole file,
+//! naming why a request failed and showing a URL without what can hold a secret.
 
 use std::time::Duration;
 
@@ -103,6 +104,37 @@ pub fn shown_url(url: &reqwest::Url) -> String {
         ""
     };
     format!("{}://{host}{port}/{hidden}{last}", url.scheme())
+}
+
+/// A whole file by GET (a `.torrent`, a playlist): within `timeout`, at most `max` bytes, a
+/// success status. `what` names it in errors ("the playlist"), with the URL as it may be
+/// shown.
+pub async fn fetch_file(
+    url: &reqwest::Url,
+    what: &str,
+    timeout: Duration,
+    max: usize,
+) -> Result<Vec<u8>> {
+    let what = format!("{what} {}", shown_url(url));
+    let host = url.host_str().unwrap_or("the server").to_string();
+    let http = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("momoshtrem/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::Internal(format!("HTTP client: {e}")))?;
+    let resp = http
+        .get(url.clone())
+        .send()
+        .await
+        .map_err(|e| unreachable(&host, &what, e))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(Error::FailedPrecondition(format!(
+            "{what} cannot be had: the server answered HTTP {status}"
+        )));
+    }
+    read_body(resp, &host, &what, max).await
 }
 
 /// The innermost error message ("Connection refused (os error 111)").

@@ -15,27 +15,13 @@ use crate::torrent::{
 
 /// Fetches a `.torrent` file: bounded in time and size; the URL's credentials never shown.
 async fn fetch_torrent(url: &reqwest::Url) -> Result<Vec<u8>> {
-    let shown = crate::web::shown_url(url);
-    let what = format!("the .torrent at {shown}");
-    let shown = url.host_str().unwrap_or("the server").to_string();
-    let http = reqwest::Client::builder()
-        .timeout(TORRENT_URL_TIMEOUT)
-        .connect_timeout(Duration::from_secs(10))
-        .user_agent(concat!("momoshtrem/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| Error::Internal(format!("HTTP client: {e}")))?;
-    let resp = http
-        .get(url.clone())
-        .send()
-        .await
-        .map_err(|e| crate::web::unreachable(&shown, &what, e))?;
-    let status = resp.status();
-    if !status.is_success() {
-        return Err(Error::FailedPrecondition(format!(
-            "{what} cannot be had: the server answered HTTP {status}"
-        )));
-    }
-    crate::web::read_body(resp, &shown, &what, MAX_TORRENT_FILE_BYTES).await
+    crate::web::fetch_file(
+        url,
+        "the .torrent at",
+        TORRENT_URL_TIMEOUT,
+        MAX_TORRENT_FILE_BYTES,
+    )
+    .await
 }
 
 /// How a user names a torrent: a magnet or the http(s) URL of a `.torrent` file, or a

@@ -329,7 +329,13 @@ impl Library {
         let fetched;
         let bytes = if playlist.is_empty() {
             ctx.step("fetching the playlist");
-            fetched = fetch_playlist(url).await?;
+            fetched = crate::web::fetch_file(
+                &crate::library::assign::http_url(url)?,
+                "the playlist",
+                FETCH_TIMEOUT,
+                MAX_FETCHED_BYTES,
+            )
+            .await?;
             &fetched[..]
         } else {
             playlist
@@ -723,33 +729,6 @@ fn unmatched_note(kind: &str, title: &str, year: Option<i32>, hits: &[SearchHit]
             hit_list(&near)
         )
     }
-}
-
-/// Fetches a playlist: bounded in time and size; the URL (often with credentials) never
-/// shown but as host and file name.
-async fn fetch_playlist(url: &str) -> Result<Vec<u8>> {
-    let parsed = crate::library::assign::http_url(url)?;
-    let shown = crate::web::shown_url(&parsed);
-    let what = format!("the playlist {shown}");
-    let host = parsed.host_str().unwrap_or("the server").to_string();
-    let http = reqwest::Client::builder()
-        .timeout(FETCH_TIMEOUT)
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .user_agent(concat!("momoshtrem/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| Error::Internal(format!("HTTP client: {e}")))?;
-    let resp = http
-        .get(parsed)
-        .send()
-        .await
-        .map_err(|e| crate::web::unreachable(&host, &what, e))?;
-    let status = resp.status();
-    if !status.is_success() {
-        return Err(Error::FailedPrecondition(format!(
-            "{what} cannot be had: the server answered HTTP {status}"
-        )));
-    }
-    crate::web::read_body(resp, &host, &what, MAX_FETCHED_BYTES).await
 }
 
 #[cfg(test)]
