@@ -557,3 +557,24 @@ pub fn assert_rclone_ranges(
         );
     }
 }
+
+/// Three fields of each row of an import report (`-o json`), e.g. title, kind, outcome.
+pub fn report_rows(report: &serde_json::Value, fields: [&str; 3]) -> Vec<(String, String, String)> {
+    let field = |r: &serde_json::Value, k: &str| {
+        r[k].as_str()
+            .unwrap_or_else(|| panic!("row without `{k}`: {r}"))
+            .to_string()
+    };
+    report["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                field(r, fields[0]),
+                field(r, fields[1]),
+                field(r, fields[2]),
+            )
+        })
+        .collect()
+}

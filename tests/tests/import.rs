@@ -8,18 +8,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 fn outcomes(report: &Value) -> Vec<(String, String, String)> {
-    report["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["title"].as_str().unwrap().to_string(),
-                r["outcome"].as_str().unwrap().to_string(),
-                r["note"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    momo_tests::report_rows(report, ["title", "outcome", "note"])
 }
 
 #[test]

@@ -40,18 +40,7 @@ fn playlist(root: &str) -> String {
 }
 
 fn outcomes(report: &Value) -> Vec<(String, String, String)> {
-    report["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["title"].as_str().unwrap().to_string(),
-                r["kind"].as_str().unwrap().to_string(),
-                r["outcome"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    momo_tests::report_rows(report, ["title", "kind", "outcome"])
 }
 
 #[test]

@@ -46,18 +46,7 @@ fn login(d: &Daemon, trakt: &FakeTrakt, approve: bool) -> std::process::Output {
 }
 
 fn rows(report: &Value) -> Vec<(String, String, String)> {
-    report["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["title"].as_str().unwrap().to_string(),
-                r["kind"].as_str().unwrap().to_string(),
-                r["outcome"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    momo_tests::report_rows(report, ["title", "kind", "outcome"])
 }
 
 #[test]

@@ -650,16 +650,10 @@ async fn open_source(
     streamer: &Arc<Streamer>,
     plays: &Plays,
 ) -> Result<Box<dyn DavFile>, FsError> {
-    if let Some(bytes) = &file.content {
-        return Ok(Box::new(ShareFile {
-            backing: Backing::Memory(bytes.clone()),
-            node: file,
-            pos: 0,
-            plays: plays.clone(),
-        }));
-    }
-    let backing = match &file.file {
-        SourceFile::Local { path } => {
+    let backing = match (&file.content, &file.file) {
+        // Bytes the share makes itself (an EDL).
+        (Some(bytes), _) => Backing::Memory(bytes.clone()),
+        (None, SourceFile::Local { path }) => {
             // Non-blocking open: if the file was swapped for a FIFO (or a device) since it was
             // assigned, a plain open would wait for a writer forever. Regular files read the
             // same either way.
@@ -692,21 +686,26 @@ async fn open_source(
             }
             Backing::Local(handle)
         }
-        SourceFile::Torrent { .. } => Backing::Torrent {
+        (None, SourceFile::Torrent { .. }) => Backing::Torrent {
             streamer: streamer.clone(),
             reader: None,
         },
         // A pinned copy on disk is read instead of the server.
-        SourceFile::Http { url, .. } => match streamer.http.pinned(url, file.size) {
-            Some(path) => match tokio::fs::File::open(&path).await {
-                Ok(handle) => Backing::Local(handle),
-                Err(e) => {
-                    warn!(file = %file.name, "pinned copy cannot be opened, using the server: {e}");
-                    Backing::Http(streamer.http.stream(url, file.size, 0))
-                }
-            },
-            None => Backing::Http(streamer.http.stream(url, file.size, 0)),
-        },
+        (None, SourceFile::Http { url, .. }) => {
+            let pinned = match streamer.http.pinned(url, file.size) {
+                Some(path) => tokio::fs::File::open(&path)
+                    .await
+                    .inspect_err(|e| {
+                        warn!(file = %file.name, "pinned copy cannot be opened, using the server: {e}")
+                    })
+                    .ok(),
+                None => None,
+            };
+            match pinned {
+                Some(handle) => Backing::Local(handle),
+                None => Backing::Http(streamer.http.stream(url, file.size, 0)),
+            }
+        }
     };
     Ok(Box::new(ShareFile {
         node: file,
