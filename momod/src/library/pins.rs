@@ -29,7 +29,7 @@ impl Library {
                 "{item} plays the local file {path}: it is on disk already"
             )));
         }
-        let (pin, _) = self.store.pin(a.id).await?;
+        let pin = self.store.pin(a.id).await?;
         let pin = self.with_progress(pin).await;
         let needed = pin.size.saturating_sub(pin.done);
         if let Some(free) = crate::stream::http::free_bytes(self.streamer.http.pin_dir())

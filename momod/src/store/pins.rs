@@ -80,12 +80,11 @@ fn load(conn: &mut SqliteConnection, assignment: i64) -> Result<Option<Pin>> {
 
 impl Store {
     /// Pins the assignment (downloading), or returns its pin; a failed one starts again.
-    /// The bool says whether a download must be started.
-    pub async fn pin(&self, assignment: i64) -> Result<(Pin, bool)> {
+    pub async fn pin(&self, assignment: i64) -> Result<Pin> {
         self.write_quiet(move |conn| {
             if let Some(p) = load(conn, assignment)? {
                 if p.state != PinState::Failed {
-                    return Ok((p, false));
+                    return Ok(p);
                 }
                 diesel::update(pins::table.find(assignment))
                     .set((
@@ -103,9 +102,7 @@ impl Store {
                     ))
                     .execute(conn)?;
             }
-            let p =
-                load(conn, assignment)?.ok_or_else(|| Error::Internal("pin vanished".into()))?;
-            Ok((p, true))
+            load(conn, assignment)?.ok_or_else(|| Error::Internal("pin vanished".into()))
         })
         .await
     }
