@@ -6,8 +6,11 @@ use tonic::transport::Channel;
 
 use crate::assign::{ItemKind, item_ref};
 use crate::client::{Auth, Failure};
+use crate::jobs;
 use crate::json;
 use crate::output::{self, Format};
+use pb::job_result::Value as JobValue;
+use pb::start_job_request::Op;
 
 #[derive(Subcommand, Debug)]
 pub enum IntroCmd {
@@ -37,6 +40,17 @@ pub enum IntroCmd {
         #[arg(value_enum)]
         kind: ItemKind,
         id: i64,
+    },
+    /// Detect the intro and credits the episodes of a season share, by their audio (ffmpeg
+    /// reads the first intro.scan_s and last intro.credits_scan_s of each), as a job.
+    Detect {
+        show_id: i64,
+        /// One season; without it, every season with two episodes with a source.
+        #[arg(long)]
+        season: Option<i32>,
+        /// Start the job and print it at once (`momoctl job wait ID`).
+        #[arg(long)]
+        detach: bool,
     },
 }
 
@@ -68,6 +82,25 @@ pub async fn run(
     format: Format,
     cmd: IntroCmd,
 ) -> Result<(), Failure> {
+    if let IntroCmd::Detect {
+        show_id,
+        season,
+        detach,
+    } = cmd
+    {
+        let op = Op::DetectIntros(pb::DetectIntrosRequest {
+            show_id,
+            season_number: season,
+        });
+        return match jobs::start(channel, auth, format, op, detach).await? {
+            Some(JobValue::Intros(r)) => {
+                print_report(format, r);
+                Ok(())
+            }
+            Some(other) => Err(jobs::unexpected(other)),
+            None => Ok(()),
+        };
+    }
     let mut client = IntroServiceClient::with_interceptor(channel, auth);
     match cmd {
         IntroCmd::Ls { show_id, season } => {
@@ -133,8 +166,41 @@ pub async fn run(
                 .into_inner();
             print(format, m);
         }
+        IntroCmd::Detect { .. } => unreachable!("started as a job above"),
     }
     Ok(())
+}
+
+/// What a detection did, episode by episode.
+pub fn print_report(format: Format, r: pb::IntroReport) {
+    output::emit(format, &json::IntroReport::from(r), |r| {
+        let t = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or("-".into());
+        let rows = r.episodes.iter().map(|e| {
+            let m = e.markers.as_ref();
+            vec![
+                format!("S{:02}E{:02}", e.season_number, e.episode_number),
+                e.episode_id.to_string(),
+                t(m.and_then(|m| m.intro_start_s)),
+                t(m.and_then(|m| m.intro_end_s)),
+                t(m.and_then(|m| m.credits_start_s)),
+                t(m.and_then(|m| m.credits_end_s)),
+                match &e.error {
+                    Some(error) => format!("{}: {}", e.outcome, output::shown(error)),
+                    None => e.outcome.clone(),
+                },
+            ]
+        });
+        let header = [
+            "EPISODE",
+            "ID",
+            "INTRO FROM",
+            "INTRO TO",
+            "CREDITS FROM",
+            "CREDITS TO",
+            "OUTCOME",
+        ];
+        println!("{}", output::table(&header, rows));
+    });
 }
 
 fn print(format: Format, m: pb::Markers) {

@@ -307,6 +307,7 @@ pub fn unexpected(value: JobValue) -> Failure {
         JobValue::Import(_) => "an import report",
         JobValue::Pin(_) => "a pin",
         JobValue::Trakt(_) => "a Trakt account",
+        JobValue::Intros(_) => "an intro detection report",
     };
     Failure::Daemon(Status::internal(format!(
         "the job returned {kind}, not what this command expects"
@@ -324,6 +325,7 @@ pub fn print_result(format: Format, value: JobValue) {
         JobValue::Import(r) => crate::import::print_report(format, r),
         JobValue::Pin(p) => crate::pins::print_pin(format, p),
         JobValue::Trakt(s) => crate::trakt::print_status(format, s),
+        JobValue::Intros(r) => crate::intro::print_report(format, r),
     }
 }
 

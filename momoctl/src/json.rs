@@ -364,6 +364,41 @@ impl From<pb::Markers> for Markers {
 }
 
 #[derive(Serialize)]
+pub struct IntroReport {
+    pub episodes: Vec<EpisodeIntro>,
+}
+
+#[derive(Serialize)]
+pub struct EpisodeIntro {
+    pub episode_id: i64,
+    pub season_number: i32,
+    pub episode_number: i32,
+    /// found, no common segment, manual markers kept, or failed.
+    pub outcome: String,
+    pub markers: Option<Markers>,
+    pub error: Option<String>,
+}
+
+impl From<pb::IntroReport> for IntroReport {
+    fn from(r: pb::IntroReport) -> IntroReport {
+        IntroReport {
+            episodes: r
+                .episodes
+                .into_iter()
+                .map(|e| EpisodeIntro {
+                    episode_id: e.episode_id,
+                    season_number: e.season_number,
+                    episode_number: e.episode_number,
+                    outcome: e.outcome,
+                    markers: e.markers.map(Markers::from),
+                    error: e.error,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
 pub struct TraktStatus {
     pub configured: bool,
     pub signed_in: bool,

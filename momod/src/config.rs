@@ -27,6 +27,38 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub subtitles: SubtitlesConfig,
     pub trakt: TraktConfig,
+    pub intro: IntroConfig,
+}
+
+/// Skip-intro detection: the intro and credits a season's episodes share, by audio.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntroConfig {
+    /// Detect a season's intro and credits, as a job, each time it gets a source and has
+    /// at least two.
+    pub auto: bool,
+    /// Seconds at the start of each episode searched for the intro (at most half of it).
+    pub scan_s: u64,
+    /// Seconds at the end searched for the credits (at most half of it); 0 = no credits.
+    pub credits_scan_s: u64,
+    /// The programs that decode the audio.
+    pub ffmpeg: String,
+    pub ffprobe: String,
+    /// Bound on one run of either, per episode window.
+    pub timeout_s: u64,
+}
+
+impl Default for IntroConfig {
+    fn default() -> Self {
+        IntroConfig {
+            auto: true,
+            scan_s: 600,
+            credits_scan_s: 300,
+            ffmpeg: "ffmpeg".into(),
+            ffprobe: "ffprobe".into(),
+            timeout_s: 300,
+        }
+    }
 }
 
 /// Trakt (API v2): sign-in and list imports.
@@ -233,6 +265,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             subtitles: SubtitlesConfig::default(),
             trakt: TraktConfig::default(),
+            intro: IntroConfig::default(),
         }
     }
 }
@@ -516,6 +549,9 @@ impl Config {
                 self.trakt.scrobble_min_runtime_s,
                 1..=86_400,
             ),
+            ("intro.scan_s", self.intro.scan_s, 30..=3600),
+            ("intro.credits_scan_s", self.intro.credits_scan_s, 0..=3600),
+            ("intro.timeout_s", self.intro.timeout_s, 5..=3600),
         ] {
             if !range.contains(&value) {
                 bail!(

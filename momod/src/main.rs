@@ -14,6 +14,7 @@ mod auth;
 mod config;
 mod error;
 mod grpc;
+mod intro;
 mod jobs;
 mod library;
 mod listen;
@@ -137,11 +138,26 @@ async fn run(config: Config) -> anyhow::Result<()> {
         data_dir.join("pins"),
     )?;
     let trakt = Arc::new(trakt::Trakt::new(&config.trakt, &data_dir).context("Trakt client")?);
+    // Bound before the library exists: intro detection reads through the share.
+    let webdav_listener = tokio::net::TcpListener::bind(config.webdav.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (webdav.listen)", config.webdav.listen))?;
+    let webdav_addr = webdav_listener.local_addr()?;
+    let internal =
+        webdav::Credentials::internal().context("cannot make momod's own share credential")?;
+    let intros = Arc::new(intro::Detector::new(
+        intro::Settings::from_config(&config.intro),
+        intro::Share {
+            base: format!("http://{}", loopback(webdav_addr)),
+            authorization: internal.authorization(),
+        },
+    ));
     let library = library::Library::new(
         store.clone(),
         library::Clients {
             tmdb: Arc::new(tmdb),
             trakt: trakt.clone(),
+            intros,
         },
         vfs.clone(),
         engine.clone(),
@@ -188,10 +204,6 @@ async fn run(config: Config) -> anyhow::Result<()> {
         let _ = on_signal.send(true);
     });
 
-    let webdav_listener = tokio::net::TcpListener::bind(config.webdav.listen)
-        .await
-        .with_context(|| format!("cannot listen on {} (webdav.listen)", config.webdav.listen))?;
-    let webdav_addr = webdav_listener.local_addr()?;
     let credentials = match (&config.webdav.username, &config.webdav.password) {
         (Some(username), Some(password)) => Some(webdav::Credentials {
             username: username.clone(),
@@ -229,7 +241,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
         vfs,
         streamer.clone(),
         plays,
-        credentials,
+        webdav::Access {
+            people: credentials,
+            internal,
+        },
         shutdown_rx.clone(),
         webdav::Limits {
             max_connections,
@@ -370,4 +385,14 @@ async fn wait_for_signal() {
         _ = int.recv() => "SIGINT",
     };
     info!(signal = name, "shutting down");
+}
+
+/// Where momod itself reaches a listener: loopback when it listens on every address.
+fn loopback(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, addr.port()).into(),
+        IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, addr.port()).into(),
+        _ => addr,
+    }
 }

@@ -4,6 +4,7 @@
 //!
 //! The binaries must be built first (`cargo build --workspace`); `scripts/test` does that.
 pub mod arr;
+pub mod episodes;
 pub mod files;
 pub mod opensubtitles;
 pub mod serve;
@@ -265,8 +266,20 @@ impl Drop for Daemon {
             let _ = child.kill();
             let _ = child.wait();
         }
+        // A failing test shows what momod said: CI keeps nothing else.
+        if std::thread::panicking() {
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(LOG_TAIL).collect();
+            eprintln!("--- last {} lines of momod's log ---", tail.len());
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
     }
 }
+
+/// Lines of momod's log printed when a test fails.
+const LOG_TAIL: usize = 200;
 
 /// Spawns momod with stderr going to a log file beside the data dir.
 pub fn spawn_momod(data_dir: &Path, config: &DaemonConfig) -> (Child, PathBuf) {
@@ -290,6 +303,9 @@ pub fn spawn_momod(data_dir: &Path, config: &DaemonConfig) -> (Child, PathBuf) {
     cmd.env("MOMO_TORRENT_METADATA_TIMEOUT_S", "15");
     cmd.env("MOMO_TORRENT_READ_TIMEOUT_S", "15");
     cmd.env("RUST_LOG", "info");
+    // Most tests' episodes are patterned bytes, not video: no detection jobs on those
+    // unless a test asks.
+    cmd.env("MOMO_INTRO_AUTO", "false");
     if let Some(text) = &config.config_toml {
         let path = parent.join("momod.toml");
         std::fs::write(&path, text).unwrap();

@@ -380,6 +380,27 @@ fn samples() -> Vec<(&'static str, Value)> {
             })),
         ),
         (
+            "IntroReport",
+            v(&IntroReport::from(pb::IntroReport {
+                episodes: vec![pb::EpisodeIntro {
+                    episode_id: 7,
+                    season_number: 1,
+                    episode_number: 2,
+                    markers: Some(pb::Markers {
+                        item: item(pb::ItemKind::Episode, 7),
+                        intro_start_s: Some(30.1),
+                        intro_end_s: Some(55.2),
+                        credits_start_s: Some(2500.0),
+                        credits_end_s: Some(2560.0),
+                        origin: "detected".into(),
+                        confidence: 1.0,
+                    }),
+                    outcome: "found".into(),
+                    error: None,
+                }],
+            })),
+        ),
+        (
             "TraktHistory",
             v(&TraktHistory::from(pb::TraktHistory {
                 watches: vec![pb::TraktWatch {

@@ -10,8 +10,8 @@ use crate::library::model::{
     Subtitle, TorrentUser, TorrentView,
 };
 use crate::library::{
-    History, ImportReport, ImportRow, M3uFilter, NewShow, OfferList, RefreshReport, SearchResult,
-    TorrentInput,
+    EpisodeIntro, History, ImportReport, ImportRow, IntroOutcome, M3uFilter, NewShow, OfferList,
+    RefreshReport, SearchResult, TorrentInput,
 };
 use crate::torrent::{InfoHash, Inspected, TorrentFile};
 use crate::trakt::{DeviceCode, LastScrobble, Tokens};
@@ -276,6 +276,25 @@ pub fn markers(m: Markers) -> pb::Markers {
         credits_end_s: m.credits.and_then(|c| c.1),
         origin: m.origin.as_str().to_string(),
         confidence: m.confidence,
+    }
+}
+
+pub fn intro_report(rows: Vec<EpisodeIntro>) -> pb::IntroReport {
+    pb::IntroReport {
+        episodes: rows
+            .into_iter()
+            .map(|r| pb::EpisodeIntro {
+                episode_id: r.episode_id,
+                season_number: r.season_number,
+                episode_number: r.episode_number,
+                markers: r.markers.map(markers),
+                outcome: r.outcome.as_str().to_string(),
+                error: match r.outcome {
+                    IntroOutcome::Failed(e) => Some(e),
+                    _ => None,
+                },
+            })
+            .collect(),
     }
 }
 

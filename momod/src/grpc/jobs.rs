@@ -43,6 +43,7 @@ pub fn executor(library: Library, follow_ups: Arc<OnceLock<Jobs>>) -> Executor {
         Box::pin(async move {
             let (outcome, assigned) = execute(&library, kind, &payload, &ctx).await?;
             if let Some(jobs) = follow_ups.get() {
+                detect_intros(jobs, &library, &assigned).await;
                 fetch_missing_subtitles(jobs, &library, assigned).await;
             }
             Ok(outcome)
@@ -71,6 +72,27 @@ pub async fn fetch_missing_subtitles(jobs: &Jobs, library: &Library, items: Vec<
                 "subtitles of {} {} not fetched: {}",
                 item.kind().as_str(),
                 item.id(),
+                e.message()
+            );
+        }
+    }
+}
+
+/// With `intro.auto`, starts a detection for each season of these items that has two
+/// episodes with a source now.
+async fn detect_intros(jobs: &Jobs, library: &Library, items: &[Item]) {
+    for (show_id, season) in library.seasons_to_detect(items).await {
+        let op = Op::DetectIntros(pb::DetectIntrosRequest {
+            show_id,
+            season_number: Some(season),
+        });
+        let started = match describe(library, op).await {
+            Ok(new) => jobs.submit(new).await.map_err(Status::from),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = started {
+            tracing::warn!(
+                "intro of show {show_id} season {season} not detected: {}",
                 e.message()
             );
         }
@@ -186,6 +208,15 @@ async fn execute(
             let pin = library.download_pin(r.assignment_id, ctx).await?;
             let target = Some(pin.item.into());
             (JobValue::Pin(convert::pin(pin)), target)
+        }
+        Op::DetectIntros(r) => {
+            let rows = library
+                .detect_intros(r.show_id, r.season_number, ctx)
+                .await?;
+            (
+                JobValue::Intros(convert::intro_report(rows)),
+                Some(Target::Show(r.show_id)),
+            )
         }
         Op::FetchSubtitles(r) => {
             let item = convert::item(r.item).map_err(bad)?;
@@ -358,6 +389,26 @@ pub async fn describe(library: &Library, mut op: Op) -> Result<NewJob, Status> {
                 format!("import M3U {from}{dry}"),
                 None,
                 None,
+            )
+        }
+        Op::DetectIntros(r) => {
+            library
+                .check_detect_intros(r.show_id, r.season_number)
+                .await?;
+            let season = r
+                .season_number
+                .map(|n| format!(" season {n}"))
+                .unwrap_or_default();
+            (
+                JobKind::IntroDetect,
+                format!("detect intros of show {}{season}", r.show_id),
+                Some(Target::Show(r.show_id)),
+                // One detection of a season (or of a whole show) at a time.
+                Some(format!(
+                    "intro_detect:{}:{}",
+                    r.show_id,
+                    r.season_number.map(|n| n.to_string()).unwrap_or_default()
+                )),
             )
         }
         Op::FetchSubtitles(r) => {

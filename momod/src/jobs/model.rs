@@ -64,6 +64,7 @@ pub enum JobKind {
     Pin,
     TraktLogin,
     ImportTrakt,
+    IntroDetect,
 }
 
 impl JobKind {
@@ -86,6 +87,7 @@ impl JobKind {
             JobKind::Pin => "pin",
             JobKind::TraktLogin => "trakt_login",
             JobKind::ImportTrakt => "import_trakt",
+            JobKind::IntroDetect => "intro_detect",
         }
     }
 
@@ -102,6 +104,7 @@ impl JobKind {
             JobKind::Pin,
             JobKind::TraktLogin,
             JobKind::ImportTrakt,
+            JobKind::IntroDetect,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -115,6 +118,8 @@ impl JobKind {
             JobKind::ShowRefresh => OnRestart::Requeue,
             // Picks the download up where it stopped.
             JobKind::Pin => OnRestart::Requeue,
+            // Reads the season as it is then and writes only detected markers.
+            JobKind::IntroDetect => OnRestart::Requeue,
             // An import's API key was only ever in memory; a playlist import is started
             // again by hand, like any import, once the person has seen it stop.
             JobKind::ImportRadarr

@@ -1,9 +1,48 @@
 //! Skip markers (the intro, the credits) of movies and episodes, served as Kodi EDL sidecars
-//! beside their videos and in the API. Set by hand here; a manual marker is never replaced
-//! by detection.
+//! beside their videos and in the API: set by hand, or detected for a season by comparing
+//! its episodes' audio (`crate::intro`). A manual marker is never replaced by detection.
 use super::Library;
-use super::model::{Item, MarkerOrigin, Markers};
+use super::model::{EpisodeDetail, Item, MarkerOrigin, Markers};
 use crate::error::{Error, Result};
+use crate::intro::{Found, Scan};
+use crate::jobs::JobCtx;
+
+/// What a detection did for one episode.
+#[derive(Debug, Clone)]
+pub struct EpisodeIntro {
+    pub episode_id: i64,
+    pub season_number: i32,
+    pub episode_number: i32,
+    /// What it has now (None: nothing found, or its scan failed).
+    pub markers: Option<Markers>,
+    pub outcome: IntroOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum IntroOutcome {
+    /// An intro or credits (or both) shared with other episodes of its season.
+    Found,
+    /// Nothing shared with the others: no markers rather than wrong ones.
+    NoCommonSegment,
+    /// Its markers were set by hand and stay.
+    ManualKept,
+    /// Its audio could not be read (why).
+    Failed(String),
+}
+
+impl IntroOutcome {
+    pub fn as_str(&self) -> &str {
+        match self {
+            IntroOutcome::Found => "found",
+            IntroOutcome::NoCommonSegment => "no common segment",
+            IntroOutcome::ManualKept => "manual markers kept",
+            IntroOutcome::Failed(_) => "failed",
+        }
+    }
+}
+
+/// A season to detect: its number and its episodes with a source.
+type SeasonEpisodes = (i32, Vec<EpisodeDetail>);
 
 /// No marker lies past this (a day of video).
 const MAX_SECONDS: f64 = 86_400.0;
@@ -68,4 +107,170 @@ impl Library {
         self.get_show(show_id).await?;
         self.store.show_markers(show_id, season).await
     }
+
+    /// Checks what `detect_intros` can check at once, before a job is made for it.
+    pub async fn check_detect_intros(&self, show_id: i64, season: Option<i32>) -> Result<()> {
+        self.intro_seasons(show_id, season).await.map(|_| ())
+    }
+
+    /// The seasons of a show (one, or all) with at least two episodes with a source.
+    async fn intro_seasons(
+        &self,
+        show_id: i64,
+        season: Option<i32>,
+    ) -> Result<Vec<SeasonEpisodes>> {
+        let show = self.get_show(show_id).await?;
+        if let Some(n) = season
+            && !show.seasons.iter().any(|s| s.season_number == n)
+        {
+            return Err(Error::NotFound(format!("show {show_id} has no season {n}")));
+        }
+        let seasons: Vec<SeasonEpisodes> = show
+            .seasons
+            .into_iter()
+            .filter(|s| season.is_none_or(|n| s.season_number == n))
+            .map(|s| {
+                let with_source = s.episodes.into_iter().filter(|e| e.assigned).collect();
+                (s.season_number, with_source)
+            })
+            .collect();
+        let (ready, short): (Vec<_>, Vec<_>) = seasons.into_iter().partition(|(_, e)| e.len() >= 2);
+        if ready.is_empty() {
+            let said = match (season, short.first()) {
+                (Some(n), Some((_, e))) => format!("season {n} has {} with a source", e.len()),
+                _ => "no season has two episodes with a source".into(),
+            };
+            return Err(Error::FailedPrecondition(format!(
+                "show {show_id}: {said}; detection compares the episodes of a season, at least two"
+            )));
+        }
+        Ok(ready)
+    }
+
+    /// Detects the intro and credits of a show's seasons (one, or each with two episodes
+    /// with a source) by comparing their episodes' audio, and stores them as detected
+    /// markers: replacing earlier detected ones, removing them where nothing is found now,
+    /// never touching manual ones. Written in one transaction after every scan.
+    pub async fn detect_intros(
+        &self,
+        show_id: i64,
+        season: Option<i32>,
+        ctx: &JobCtx,
+    ) -> Result<Vec<EpisodeIntro>> {
+        let seasons = self.intro_seasons(show_id, season).await?;
+        let tree = self.vfs.tree().await?;
+        let total = seasons.iter().map(|(_, e)| e.len() as u64).sum();
+        let mut done = 0;
+        ctx.progress(0, Some(total), "episodes");
+        let mut report = Vec::new();
+        let mut found: Vec<(Item, Option<Markers>)> = Vec::new();
+        for (number, episodes) in seasons {
+            let mut scanned: Vec<(EpisodeDetail, Scan)> = Vec::new();
+            for e in episodes {
+                ctx.step(format!(
+                    "season {number}: decoding the audio of episode {}",
+                    e.episode_number
+                ));
+                let path = tree.path_of(Item::Episode(e.id)).map(str::to_string);
+                let scan = match path {
+                    Some(path) => self.intros.scan(&path).await,
+                    None => Err(Error::NotFound("it has no file in the share".into())),
+                };
+                match scan {
+                    Ok(scan) => scanned.push((e, scan)),
+                    Err(err) => {
+                        tracing::warn!(episode = e.id, "intro detection cannot read it: {err}");
+                        report.push(episode_intro(
+                            number,
+                            &e,
+                            IntroOutcome::Failed(err.to_string()),
+                        ));
+                    }
+                }
+                done += 1;
+                ctx.progress(done, Some(total), "episodes");
+            }
+            ctx.step(format!(
+                "season {number}: comparing {} episodes",
+                scanned.len()
+            ));
+            let (scanned, results) = tokio::task::spawn_blocking(move || {
+                let scans: Vec<&Scan> = scanned.iter().map(|(_, s)| s).collect();
+                let results = crate::intro::compare(&scans);
+                (scanned, results)
+            })
+            .await
+            .map_err(|e| Error::Internal(format!("intro comparison: {e}")))?;
+            for ((e, _), result) in scanned.iter().zip(results) {
+                let markers = detected(Item::Episode(e.id), result);
+                let outcome = match markers {
+                    Some(_) => IntroOutcome::Found,
+                    None => IntroOutcome::NoCommonSegment,
+                };
+                found.push((Item::Episode(e.id), markers.clone()));
+                report.push(EpisodeIntro {
+                    markers,
+                    ..episode_intro(number, e, outcome)
+                });
+            }
+        }
+        ctx.commit()?;
+        let kept = self.store.set_detected_markers(found).await?;
+        let now = self.store.show_markers(show_id, season).await?;
+        // `kept` is in `found` order: the rows of the scanned episodes.
+        let mut kept = kept.into_iter();
+        for row in report
+            .iter_mut()
+            .filter(|r| !matches!(r.outcome, IntroOutcome::Failed(_)))
+        {
+            if kept.next() == Some(true) {
+                row.outcome = IntroOutcome::ManualKept;
+                let item = Item::Episode(row.episode_id);
+                row.markers = now.iter().find(|m| m.item == item).cloned();
+            }
+        }
+        report.sort_by_key(|r| (r.season_number, r.episode_number));
+        Ok(report)
+    }
+
+    /// The seasons of these newly assigned items that detection should look at now
+    /// (`intro.auto`): those with two episodes with a source.
+    pub async fn seasons_to_detect(&self, items: &[Item]) -> Vec<(i64, i32)> {
+        if !self.intros.auto() {
+            return Vec::new();
+        }
+        let mut seasons = Vec::new();
+        for item in items {
+            let Item::Episode(id) = item else { continue };
+            if let Ok(Some(season)) = self.store.season_of(*id).await
+                && !seasons.contains(&season)
+                && self.intro_seasons(season.0, Some(season.1)).await.is_ok()
+            {
+                seasons.push(season);
+            }
+        }
+        seasons
+    }
+}
+
+fn episode_intro(season: i32, e: &EpisodeDetail, outcome: IntroOutcome) -> EpisodeIntro {
+    EpisodeIntro {
+        episode_id: e.id,
+        season_number: season,
+        episode_number: e.episode_number,
+        markers: None,
+        outcome,
+    }
+}
+
+/// The markers a detection result makes, if it found anything.
+fn detected(item: Item, found: Found) -> Option<Markers> {
+    let round = |t: f64| (t * 1000.0).round() / 1000.0;
+    (found.intro.is_some() || found.credits.is_some()).then(|| Markers {
+        item,
+        intro: found.intro.map(|(s, e)| (round(s), round(e))),
+        credits: found.credits.map(|(s, e)| (round(s), Some(round(e)))),
+        origin: MarkerOrigin::Detected,
+        confidence: found.confidence,
+    })
 }

@@ -34,6 +34,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::error::Result;
+use crate::intro::Detector;
 use crate::store::Store;
 use crate::stream::Streamer;
 use crate::subtitles::Files;
@@ -47,15 +48,18 @@ pub use import::{
     ImportReport, ImportRow, M3uFilter, check_arr, check_m3u, check_playlist_url, hold_key,
     trakt_list,
 };
+pub use intro::{EpisodeIntro, IntroOutcome};
 pub use media::{NewMovie, NewShow, RefreshReport, SearchResult};
 pub use subtitles::OfferList;
 pub use torrents::TorrentInput;
 pub use trakt::History;
 
-/// The web services the library asks (OpenSubtitles is in `Subtitles`).
+/// The services the library asks (OpenSubtitles is in `Subtitles`): web services, and
+/// ffmpeg for skip-intro detection.
 pub struct Clients {
     pub tmdb: Arc<Tmdb>,
     pub trakt: Arc<Trakt>,
+    pub intros: Arc<Detector>,
 }
 
 /// What the library needs for subtitles.
@@ -83,6 +87,7 @@ pub struct Library {
     /// Folders whose files may be assigned as local sources.
     local_roots: Vec<PathBuf>,
     trakt: Arc<Trakt>,
+    intros: Arc<Detector>,
 }
 
 impl Library {
@@ -95,7 +100,11 @@ impl Library {
         subs: Subtitles,
         local_roots: Vec<PathBuf>,
     ) -> Library {
-        let Clients { tmdb, trakt } = clients;
+        let Clients {
+            tmdb,
+            trakt,
+            intros,
+        } = clients;
         Library {
             store,
             tmdb,
@@ -105,6 +114,7 @@ impl Library {
             subs,
             local_roots,
             trakt,
+            intros,
         }
     }
 

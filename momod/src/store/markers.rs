@@ -70,6 +70,27 @@ fn delete_of(conn: &mut SqliteConnection, item: Item) -> Result<()> {
     Ok(())
 }
 
+fn insert(conn: &mut SqliteConnection, m: &Markers) -> Result<()> {
+    let (movie, episode) = match m.item {
+        Item::Movie(id) => (Some(id), None),
+        Item::Episode(id) => (None, Some(id)),
+    };
+    diesel::insert_into(markers::table)
+        .values((
+            markers::movie_id.eq(movie),
+            markers::episode_id.eq(episode),
+            markers::intro_start.eq(m.intro.map(|i| i.0)),
+            markers::intro_end.eq(m.intro.map(|i| i.1)),
+            markers::credits_start.eq(m.credits.map(|c| c.0)),
+            markers::credits_end.eq(m.credits.and_then(|c| c.1)),
+            markers::origin.eq(m.origin.as_str()),
+            markers::confidence.eq(m.confidence.clamp(0.0, 1.0)),
+            markers::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 impl Store {
     /// Stores an item's markers, replacing its row; a detected one never replaces a manual
     /// one (false then). NotFound when the item does not exist.
@@ -88,24 +109,54 @@ impl Store {
                 return Ok(false);
             }
             delete_of(conn, m.item)?;
-            let (movie, episode) = match m.item {
-                Item::Movie(id) => (Some(id), None),
-                Item::Episode(id) => (None, Some(id)),
-            };
-            diesel::insert_into(markers::table)
-                .values((
-                    markers::movie_id.eq(movie),
-                    markers::episode_id.eq(episode),
-                    markers::intro_start.eq(m.intro.map(|i| i.0)),
-                    markers::intro_end.eq(m.intro.map(|i| i.1)),
-                    markers::credits_start.eq(m.credits.map(|c| c.0)),
-                    markers::credits_end.eq(m.credits.and_then(|c| c.1)),
-                    markers::origin.eq(m.origin.as_str()),
-                    markers::confidence.eq(m.confidence.clamp(0.0, 1.0)),
-                    markers::created_at.eq(now()),
-                ))
-                .execute(conn)?;
+            insert(conn, &m)?;
             Ok(true)
+        })
+        .await
+    }
+
+    /// Stores what a detection found, in one transaction: each item's detected markers
+    /// replace its earlier detected ones, `None` (nothing found) removes those; manual
+    /// markers stay. Per item, whether its manual markers were kept.
+    pub async fn set_detected_markers(
+        &self,
+        found: Vec<(Item, Option<Markers>)>,
+    ) -> Result<Vec<bool>> {
+        self.write(move |conn| {
+            let mut kept = Vec::with_capacity(found.len());
+            for (item, markers) in found {
+                let current: Option<String> = of_item(item)
+                    .select(markers::origin)
+                    .first(conn)
+                    .optional()?;
+                if current.as_deref() == Some(MarkerOrigin::Manual.as_str()) {
+                    kept.push(true);
+                    continue;
+                }
+                kept.push(false);
+                // Gone since the scan (deleted with its show): nothing to store.
+                if !item_exists(conn, item)? {
+                    continue;
+                }
+                delete_of(conn, item)?;
+                if let Some(m) = markers {
+                    insert(conn, &m)?;
+                }
+            }
+            Ok(kept)
+        })
+        .await
+    }
+
+    /// The show and season number of an episode.
+    pub async fn season_of(&self, episode_id: i64) -> Result<Option<(i64, i32)>> {
+        self.run(move |conn| {
+            Ok(episodes::table
+                .inner_join(seasons::table)
+                .filter(episodes::id.eq(episode_id))
+                .select((seasons::show_id, seasons::season_number))
+                .first(conn)
+                .optional()?)
         })
         .await
     }

@@ -47,6 +47,9 @@ const ENGINE_WINDOW: u64 = 32 * MIB;
 const READAHEAD_MIN: u64 = 16 * MIB;
 /// A player's read that has waited this long is waiting on the swarm: warm-ups step aside.
 const WAITING: Duration = Duration::from_millis(50);
+/// A player's read that has waited this long may be on a file left unselected near the
+/// disk budget: it is selected (`Engine::unstall`).
+const STALLED: Duration = Duration::from_secs(2);
 /// Parked streams kept per file, for players that open several ranges at once.
 const PARKED_PER_FILE: usize = 4;
 /// How often parked streams, idle files and the disk budget are looked at.
@@ -783,7 +786,14 @@ impl PlayReader {
                 r = &mut read => r,
                 _ = tokio::time::sleep(WAITING) => {
                     let _waiting = Waiting::new(&self.streamer.waiting);
-                    read.await
+                    tokio::select! {
+                        r = &mut read => r,
+                        _ = tokio::time::sleep(STALLED) => {
+                            let t = &self.target;
+                            self.streamer.engine.unstall(&t.info_hash, t.index).await;
+                            read.await
+                        }
+                    }
                 }
             }
         };

@@ -1169,28 +1169,58 @@ impl Engine {
             })?
             .map_err(engine_error)?;
         let _one_at_a_time = self.selecting.lock().await;
-        // None means every file is selected already.
-        if let Some(current) = handle.only_files()
-            && !self.frugal.load(Ordering::Relaxed)
-        {
-            let mut selected: HashSet<usize> = current.into_iter().collect();
-            if selected.insert(index) {
-                // An unselected file idles the peers between requests (5–30 s stalls).
-                self.session
-                    .update_only_files(handle, &selected)
-                    .await
-                    .map_err(engine_error)?;
-                self.read_selected
-                    .lock()
-                    .expect("selection lock")
-                    .insert((info_hash.as_str().to_string(), index));
-            }
+        if !self.frugal.load(Ordering::Relaxed) {
+            self.select_for_read(handle, info_hash, index).await?;
         }
         if handle.is_paused() {
             info!(hash = %info_hash, "resuming torrent for a read");
             self.session.unpause(handle).await.map_err(engine_error)?;
         }
         Ok(())
+    }
+
+    /// Selects file `index` until its reading is over (`deselect`). Under `selecting`.
+    async fn select_for_read(
+        &self,
+        handle: &Arc<ManagedTorrent>,
+        info_hash: &InfoHash,
+        index: usize,
+    ) -> Result<bool> {
+        // None means every file is selected already.
+        let Some(current) = handle.only_files() else {
+            return Ok(false);
+        };
+        let mut selected: HashSet<usize> = current.into_iter().collect();
+        if !selected.insert(index) {
+            return Ok(false);
+        }
+        // An unselected file idles the peers between requests (5–30 s stalls).
+        self.session
+            .update_only_files(handle, &selected)
+            .await
+            .map_err(engine_error)?;
+        self.read_selected
+            .lock()
+            .expect("selection lock")
+            .insert((info_hash.as_str().to_string(), index));
+        Ok(true)
+    }
+
+    /// A read of file `index` has waited long: selects the file even near the disk budget
+    /// (where opens leave it unselected). librqbit then reconnects the peers it let go
+    /// and keeps requesting; an unselected file can stall a read until its timeout.
+    pub async fn unstall(&self, info_hash: &InfoHash, index: usize) {
+        let Some(handle) = self.handle(info_hash) else {
+            return;
+        };
+        let _one_at_a_time = self.selecting.lock().await;
+        match self.select_for_read(&handle, info_hash, index).await {
+            Ok(true) => {
+                info!(hash = %info_hash, index, "a read waited long on an unselected file: selected it")
+            }
+            Ok(false) => {}
+            Err(e) => debug!(hash = %info_hash, index, "cannot select a stalled file: {e}"),
+        }
     }
 
     /// Streams open on a torrent now (players', kept ones, prefetches).

@@ -56,6 +56,58 @@ pub struct Credentials {
     pub password: String,
 }
 
+impl Credentials {
+    /// A credential momod makes for itself at each start (128 random bits), for its own
+    /// tools that read the share (ffmpeg detecting intros): valid while this process runs,
+    /// whatever `webdav.username` is, and their reads are not plays.
+    pub fn internal() -> std::io::Result<Credentials> {
+        let mut bytes = [0u8; 16];
+        std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
+        Ok(Credentials {
+            username: "momod".into(),
+            password: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+        })
+    }
+
+    /// The value of an Authorization header carrying this credential.
+    pub fn authorization(&self) -> String {
+        let mut values = Vec::new();
+        headers::Header::encode(
+            &Authorization::basic(&self.username, &self.password),
+            &mut values,
+        );
+        values
+            .first()
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn accepts(&self, basic: &Basic) -> bool {
+        // Both compared, so the time taken does not tell which one was wrong.
+        let user =
+            crate::auth::constant_time_eq(basic.username().as_bytes(), self.username.as_bytes());
+        let pass =
+            crate::auth::constant_time_eq(basic.password().as_bytes(), self.password.as_bytes());
+        user & pass
+    }
+}
+
+/// Who may read the share: people (with the configured credentials, or anyone when none
+/// are set), and momod's own tools.
+pub struct Access {
+    pub people: Option<Credentials>,
+    pub internal: Credentials,
+}
+
+/// Who sent a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    Stranger,
+    Person,
+    Momod,
+}
+
 /// How the share's connections are served and bounded.
 pub struct Limits {
     pub max_connections: usize,
@@ -80,16 +132,22 @@ pub async fn serve(
     vfs: Arc<Vfs>,
     streamer: Arc<Streamer>,
     plays: Plays,
-    credentials: Option<Credentials>,
+    access: Access,
     mut shutdown: watch::Receiver<bool>,
     limits: Limits,
 ) {
+    let fs = LibraryFs {
+        vfs: vfs.clone(),
+        streamer,
+        plays,
+    };
+    // momod's own reads go through a file system whose reads are not plays.
+    let quiet = LibraryFs {
+        plays: Plays::off(),
+        ..fs.clone()
+    };
     let dav = DavHandler::builder()
-        .filesystem(Box::new(LibraryFs {
-            vfs: vfs.clone(),
-            streamer,
-            plays,
-        }))
+        .filesystem(Box::new(fs))
         .methods(DavMethodSet::HTTP_RO)
         // GET on a folder: a plain HTML index for browsers.
         .autoindex(true)
@@ -97,8 +155,9 @@ pub async fn serve(
         .build_handler();
     let front = Arc::new(FrontDoor {
         dav,
+        quiet,
         vfs,
-        credentials,
+        access,
     });
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let mut backoff = crate::listen::Backoff::new("WebDAV");
@@ -213,8 +272,9 @@ pub async fn serve(
 /// Authentication and the method policy, in front of dav-server.
 struct FrontDoor {
     dav: DavHandler,
+    quiet: LibraryFs,
     vfs: Arc<Vfs>,
-    credentials: Option<Credentials>,
+    access: Access,
 }
 
 impl FrontDoor {
@@ -223,7 +283,8 @@ impl FrontDoor {
         let method = req.method().clone();
         let path = req.uri().path().to_string();
         let range = req.headers().get(header::RANGE).cloned();
-        let resp = if !self.authorised(&req) {
+        let caller = self.caller(&req);
+        let resp = if caller == Caller::Stranger {
             // Also for OPTIONS: some clients skip auth when the first request succeeds.
             plain(StatusCode::UNAUTHORIZED, "")
                 .map(|mut r| {
@@ -269,7 +330,12 @@ impl FrontDoor {
             {
                 req.headers_mut().insert(header::RANGE, clamped);
             }
-            self.dav.handle(req).await
+            if caller == Caller::Momod {
+                let quiet = dav_server::DavConfig::new().filesystem(Box::new(self.quiet.clone()));
+                self.dav.handle_with(quiet, req).await
+            } else {
+                self.dav.handle(req).await
+            }
         } else if method.as_str() == "PROPFIND" {
             self.propfind(req).await
         } else {
@@ -369,26 +435,22 @@ impl FrontDoor {
         }
     }
 
-    fn authorised<B>(&self, req: &Request<B>) -> bool {
-        let Some(expected) = &self.credentials else {
-            return true;
-        };
-        match req.headers().typed_get::<Authorization<Basic>>() {
-            Some(Authorization(basic)) => {
-                // Evaluate both so the time taken does not tell which one was wrong.
-                let user = crate::auth::constant_time_eq(
-                    basic.username().as_bytes(),
-                    expected.username.as_bytes(),
-                );
-                let pass = crate::auth::constant_time_eq(
-                    basic.password().as_bytes(),
-                    expected.password.as_bytes(),
-                );
-                user & pass
-            }
-            None => false,
+    fn caller<B>(&self, req: &Request<B>) -> Caller {
+        let basic = req.headers().typed_get::<Authorization<Basic>>();
+        match (&basic, &self.access.people) {
+            (Some(Authorization(b)), _) if self.access.internal.accepts(b) => Caller::Momod,
+            (_, None) => Caller::Person,
+            (Some(Authorization(b)), Some(people)) if people.accepts(b) => Caller::Person,
+            _ => Caller::Stranger,
         }
     }
+}
+
+/// A tree path as a URL path (percent-encoded, with its leading `/`).
+pub fn url_path(path: &str) -> String {
+    let mut out = String::from("/");
+    propfind::push_href(&mut out, path.trim_start_matches('/'));
+    out
 }
 
 /// A request path as a tree path: percent-decoded, `//` collapsed, no trailing `/`

@@ -179,7 +179,7 @@ pub fn dir_etag(children: usize, modified_secs: u64) -> String {
 }
 
 /// Percent-encodes every byte except unreserved characters and `/`.
-fn push_href(out: &mut String, path: &str) {
+pub(super) fn push_href(out: &mut String, path: &str) {
     if path.is_empty() {
         return;
     }
