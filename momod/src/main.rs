@@ -143,13 +143,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {} (webdav.listen)", config.webdav.listen))?;
     let webdav_addr = webdav_listener.local_addr()?;
-    let internal =
-        webdav::Credentials::internal().context("cannot make momod's own share credential")?;
+    let grants = webdav::Grants::default();
     let intros = Arc::new(intro::Detector::new(
         intro::Settings::from_config(&config.intro),
         intro::Share {
             base: format!("http://{}", loopback(webdav_addr)),
-            authorization: internal.authorization(),
+            grants: grants.clone(),
         },
     ));
     let library = library::Library::new(
@@ -243,7 +242,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         plays,
         webdav::Access {
             people: credentials,
-            internal,
+            grants,
         },
         shutdown_rx.clone(),
         webdav::Limits {

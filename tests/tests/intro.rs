@@ -3,7 +3,7 @@
 //! WebDAV.
 use momo_tests::episodes::{CREDITS_S, Episode, THEME_S, make_episode};
 use momo_tests::swarm::{Seeder, pattern};
-use momo_tests::{Daemon, DaemonConfig, curl_get, stderr};
+use momo_tests::{Daemon, DaemonConfig, curl, curl_get, stderr, url_path};
 use tempfile::TempDir;
 
 #[test]
@@ -119,7 +119,8 @@ fn near(got: &serde_json::Value, want: f64) -> bool {
 fn a_seasons_shared_intro_and_credits_are_detected_and_served_as_edl() {
     let tmp = TempDir::new().unwrap();
     // The theme at 0, 30 and 62 s in three episodes, with the credits music at their ends;
-    // a fourth with neither; a fifth with both, whose markers were set by hand.
+    // a fourth with neither; a fifth with both, whose markers were set by hand; a sixth
+    // that is not a video at all.
     let episodes = [
         (Some(0), true),
         (Some(30), true),
@@ -127,14 +128,16 @@ fn a_seasons_shared_intro_and_credits_are_detected_and_served_as_edl() {
         (None, false),
         (Some(15), true),
     ];
-    let seconds = 300;
+    // A quarter of 360 s is scanned at each end.
+    let seconds = 360;
+    // Behind credentials: momod's own reads get in with a grant.
     let d = Daemon::start(
         DaemonConfig::new()
-            .env("MOMO_LIBRARY_LOCAL_ROOTS", tmp.path().display().to_string())
+            .share(tmp.path(), "viewer", "secret")
             .env("MOMO_INTRO_SCAN_S", "120")
-            .env("MOMO_INTRO_CREDITS_SCAN_S", "90"),
+            .env("MOMO_INTRO_CREDITS_SCAN_S", "120"),
     );
-    let show = d.ctl_json(&["show", "add", "--title", "Synthetic", "--episodes", "1:5"]);
+    let show = d.ctl_json(&["show", "add", "--title", "Synthetic", "--episodes", "1:6"]);
     let show_id = show["id"].to_string();
     let ids: Vec<String> = show["seasons"][0]["episodes"]
         .as_array()
@@ -164,13 +167,22 @@ fn a_seasons_shared_intro_and_credits_are_detected_and_served_as_edl() {
         ]);
         paths.push(a["share_path"].as_str().unwrap().to_string());
     }
+    let junk = tmp.path().join("e6.mkv");
+    std::fs::write(&junk, "not a video\n".repeat(1000)).unwrap();
+    d.ctl_json(&[
+        "assign",
+        "episode",
+        &ids[5],
+        "--local",
+        junk.to_str().unwrap(),
+    ]);
     d.ctl_json(&[
         "intro", "set", "episode", &ids[4], "--start", "10", "--end", "40",
     ]);
 
     let report = d.ctl_json(&["intro", "detect", &show_id, "--season", "1"]);
     let rows = report["episodes"].as_array().unwrap();
-    assert_eq!(rows.len(), 5, "{report}");
+    assert_eq!(rows.len(), 6, "{report}");
     let credits_from = (seconds - CREDITS_S) as f64;
     for (i, theme_at) in [0.0, 30.0, 62.0].into_iter().enumerate() {
         let (row, m) = (&rows[i], &rows[i]["markers"]);
@@ -202,11 +214,24 @@ fn a_seasons_shared_intro_and_credits_are_detected_and_served_as_edl() {
     assert!(rows[3]["markers"].is_null());
     assert_eq!(rows[4]["outcome"], "manual markers kept", "{}", rows[4]);
     assert_eq!(rows[4]["markers"]["intro_start_s"], 10.0);
+    assert_eq!(rows[5]["outcome"], "failed", "{}", rows[5]);
+    assert!(
+        rows[5]["error"].as_str().unwrap().contains("ffprobe"),
+        "{}",
+        rows[5]
+    );
+    assert!(rows[5]["markers"].is_null());
 
     // The EDL of the episode whose theme is at 30 s, as Kodi reads it.
     let addr = d.webdav_addr();
     let edl_of = |p: &str| format!("{}.edl", p.strip_suffix(".mkv").unwrap());
-    let (status, body, _) = curl_get(&addr, &edl_of(&paths[1]), None, 10);
+    let get = |p: &str, user: &str| {
+        let url = format!("http://{addr}{}", url_path(p));
+        curl(&url, &["--max-time", "10", "-u", user])
+    };
+    // momod's own user name without a grant is a stranger.
+    assert_eq!(get(&paths[1], "momod:secret").0, 401);
+    let (status, body, _) = get(&edl_of(&paths[1]), "viewer:secret");
     assert_eq!(status, 200);
     let lines: Vec<Vec<f64>> = String::from_utf8(body)
         .unwrap()
@@ -224,7 +249,7 @@ fn a_seasons_shared_intro_and_credits_are_detected_and_served_as_edl() {
         );
         assert_eq!(line[2], 3.0, "a commercial break, which Kodi skips");
     }
-    assert_eq!(curl_get(&addr, &edl_of(&paths[3]), None, 10).0, 404);
+    assert_eq!(get(&edl_of(&paths[3]), "viewer:secret").0, 404);
     let listed = d.ctl_json(&["intro", "ls", &show_id]);
     assert_eq!(listed.as_array().unwrap().len(), 4, "{listed}");
 

@@ -6,7 +6,8 @@
 //! them; at each of the most voted shifts the aligned points are compared, and the longest
 //! run of alike points with gaps of at most `MAX_GAP_S` is what the two share. The method and
 //! its numbers are those of Jellyfin's intro-skipper plugin, which does this for local
-//! libraries; `consensus` (a vote over all the pairs an episode is in) is ours.
+//! libraries; `consensus` (a vote over all the pairs an episode is in) is ours. `compare`
+//! does it for a season.
 use std::collections::HashMap;
 
 /// Seconds of audio per fingerprint point (chromaprint's default: frames of 4096 samples
@@ -33,6 +34,112 @@ const EDGE_GAP_S: f64 = 0.5;
 /// several offsets (uncorrected, starts came 0.3–1.2 s early and ends 1.1–1.8 s early).
 const POINT_LEAD_S: f64 = 0.5;
 const POINT_SPAN_S: f64 = 1.3;
+
+/// Intros last this long (intro-skipper's bounds: shorter is a jingle, longer is not an
+/// intro)...
+const INTRO_MIN_S: f64 = 15.0;
+const INTRO_MAX_S: f64 = 120.0;
+/// ...and credits at least this long.
+const CREDITS_MIN_S: f64 = 15.0;
+/// Credits ending this close to the end run to it (the last points are lost to the
+/// fingerprint's window).
+const CREDITS_TO_END_S: f64 = 5.0;
+/// An intro starting this early starts the episode.
+const STARTS_AT_ONCE_S: f64 = 1.0;
+/// Each episode is compared with this many neighbours on each side at most: a season of
+/// hundreds of episodes stays a bounded job.
+const NEIGHBOURS: usize = 10;
+
+/// One episode's fingerprints: of its first seconds (`head`), and of its last from
+/// `tail_start`.
+#[derive(Debug)]
+pub struct Prints {
+    pub duration: f64,
+    pub head: Vec<u32>,
+    pub tail: Vec<u32>,
+    pub tail_start: f64,
+}
+
+/// What a season's comparison found for one episode: times in seconds from its start,
+/// and the share of the episodes it was compared with that agree.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Detection {
+    pub intro: Option<(f64, f64)>,
+    pub credits: Option<(f64, f64)>,
+    pub confidence: f64,
+}
+
+/// Compares a season's episodes: what each shares with the others. A segment counts when
+/// the episodes sharing it agree where it is (`consensus`), and when two of them do once an
+/// episode was compared with three or more: one chance likeness among many pairs is not an
+/// intro (Kodi would skip real content).
+pub fn compare(season: &[&Prints]) -> Vec<Detection> {
+    let n = season.len();
+    let mut intros = vec![Vec::new(); n];
+    let mut endings = vec![Vec::new(); n];
+    let mut compared = vec![0usize; n];
+    for i in 0..n {
+        for j in (i + 1)..n.min(i + 1 + NEIGHBOURS) {
+            compared[i] += 1;
+            compared[j] += 1;
+            let (a, b) = (season[i], season[j]);
+            if let Some((x, y)) = shared(&a.head, &b.head, INTRO_MIN_S, INTRO_MAX_S) {
+                intros[i].push(x);
+                intros[j].push(y);
+            }
+            let longest = a.duration.min(b.duration);
+            if let Some((x, y)) = shared(&a.tail, &b.tail, CREDITS_MIN_S, longest) {
+                endings[i].push(x);
+                endings[j].push(y);
+            }
+        }
+    }
+    (0..n)
+        .map(|i| {
+            let needed = if compared[i] >= 3 { 2 } else { 1 };
+            let intro = agreed(&intros[i], INTRO_MIN_S, needed);
+            let credits = agreed(&endings[i], CREDITS_MIN_S, needed);
+            let e = season[i];
+            // The share of the compared episodes that agree on its intro (or, lacking one,
+            // its credits).
+            let agreeing = intro.or(credits).map(|(_, k)| k).unwrap_or(0);
+            Detection {
+                intro: intro.map(|(s, _)| {
+                    let start = if s.start < STARTS_AT_ONCE_S {
+                        0.0
+                    } else {
+                        s.start
+                    };
+                    (start, s.end.min(e.duration))
+                }),
+                credits: credits.map(|(s, _)| {
+                    let end = (e.tail_start + s.end).min(e.duration);
+                    let end = if e.duration - end < CREDITS_TO_END_S {
+                        e.duration
+                    } else {
+                        end
+                    };
+                    (e.tail_start + s.start, end)
+                }),
+                confidence: if compared[i] == 0 {
+                    0.0
+                } else {
+                    (agreeing as f64 / compared[i] as f64 * 100.0).round() / 100.0
+                },
+            }
+        })
+        .collect()
+}
+
+/// The consensus of `spans` and how many of them overlap it, if at least `needed` do.
+fn agreed(spans: &[Span], min_s: f64, needed: usize) -> Option<(Span, usize)> {
+    let c = consensus(spans, min_s)?;
+    let agreeing = spans
+        .iter()
+        .filter(|s| s.start < c.end && c.start < s.end)
+        .count();
+    (agreeing >= needed).then_some((c, agreeing))
+}
 
 /// A stretch of a scanned window, in seconds from the window's start.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -248,6 +355,47 @@ mod tests {
             (in_a.end - (seconds(249) + POINT_SPAN_S)).abs() < 0.2,
             "{in_a:?}"
         );
+    }
+
+    fn prints(head: Vec<u32>) -> Prints {
+        Prints {
+            duration: 600.0,
+            tail: Vec::new(),
+            tail_start: 600.0,
+            head,
+        }
+    }
+
+    #[test]
+    fn one_chance_likeness_among_many_pairs_is_not_an_intro() {
+        let theme = noise(7, 200);
+        let with = |seed| {
+            let mut p = noise(seed, 100);
+            p.extend(&theme);
+            p.extend(noise(seed + 50, 100));
+            prints(p)
+        };
+        // Episode 1 shares the theme with episode 2 only; 3 and 4 share nothing.
+        let season = [
+            with(1),
+            with(2),
+            prints(noise(3, 400)),
+            prints(noise(4, 400)),
+        ];
+        let found = compare(&season.iter().collect::<Vec<_>>());
+        assert_eq!(found[0].intro, None, "{found:?}");
+        assert_eq!(found[2].intro, None);
+        // With three of four sharing it, each has two partners that agree.
+        let season = [with(1), with(2), with(3), prints(noise(4, 400))];
+        let found = compare(&season.iter().collect::<Vec<_>>());
+        let (start, end) = found[0].intro.expect("the theme");
+        assert!(
+            (start - seconds(100) - POINT_LEAD_S).abs() < 0.2,
+            "{found:?}"
+        );
+        assert!((end - seconds(299) - POINT_SPAN_S).abs() < 0.2, "{found:?}");
+        assert_eq!(found[0].confidence, 0.67);
+        assert_eq!(found[3].intro, None);
     }
 
     #[test]

@@ -1,35 +1,32 @@
 //! Skip-intro detection: the intro and the credits a season's episodes share, found by
 //! comparing their audio.
 //!
-//! Each episode's first `scan_s` and last `credits_scan_s` (at most half the episode each)
-//! are decoded by ffmpeg into chromaprint fingerprints (`-f chromaprint`), then compared
-//! pair by pair (`matching`). ffmpeg reads through momod's own WebDAV share on loopback,
-//! with a credential made for this process: a torrent then fetches the ranges ffmpeg
-//! reads (minutes, not whole episodes), a local file is read in place, and these reads are
-//! not counted as plays (no scrobble).
+//! Each episode's first `scan_s` and last `credits_scan_s` (each at most a quarter of the
+//! episode, as Jellyfin's intro-skipper does) are decoded by ffmpeg into chromaprint
+//! fingerprints (`-f chromaprint`), then compared pair by pair (`matching`). ffmpeg reads
+//! through momod's own WebDAV share on loopback, with a grant for that one file: a torrent
+//! then fetches the ranges ffmpeg reads (minutes, not whole episodes), a local file is read
+//! in place, and these reads are not plays (no scrobble). Fingerprints are kept in memory
+//! per file version, so detecting a season again after it gains an episode decodes that
+//! episode only.
 pub mod matching;
 
+use std::collections::HashMap;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
 use crate::error::{Error, Result};
-use matching::Span;
+use crate::webdav::Grants;
+pub use matching::{Detection, Prints, compare};
 
-/// Intros last this long (intro-skipper's bounds: shorter is a jingle, longer is not an
-/// intro)...
-const INTRO_MIN_S: f64 = 15.0;
-const INTRO_MAX_S: f64 = 120.0;
-/// ...and credits at least this long.
-const CREDITS_MIN_S: f64 = 15.0;
-/// Credits ending this close to the end run to it (the last points are lost to the
-/// fingerprint's window).
-const CREDITS_TO_END_S: f64 = 5.0;
-/// Each episode is compared with this many neighbours on each side at most: a season of
-/// hundreds of episodes stays a bounded job.
-const NEIGHBOURS: usize = 10;
+/// At most this share of an episode is scanned at each end.
+const MAX_SHARE: f64 = 0.25;
+/// Fingerprints kept (a few tens of KiB each); beyond, the cache starts over.
+const CACHED: usize = 512;
 /// ffmpeg's stderr kept for an error message.
 const MAX_STDERR: u64 = 4096;
 /// A fingerprint is 4 bytes per 0.124 s; this bounds what is read from ffmpeg well above
@@ -48,71 +45,80 @@ pub struct Settings {
     pub timeout: Duration,
 }
 
-/// How ffmpeg reaches the share: its base URL on loopback, and the Authorization header
-/// value of this process's own credential.
-#[derive(Debug, Clone)]
+/// How ffmpeg reaches the share: its base URL on loopback, and the grants it reads with.
 pub struct Share {
     pub base: String,
-    pub authorization: String,
+    pub grants: Grants,
 }
 
 pub struct Detector {
     settings: Settings,
     share: Share,
-}
-
-/// One episode, scanned.
-pub struct Scan {
-    pub duration: f64,
-    head: Vec<u32>,
-    tail: Vec<u32>,
-    tail_start: f64,
-}
-
-/// What a season's comparison found for one episode: times in seconds from its start,
-/// and the share of the episodes it was compared with that agree.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Found {
-    pub intro: Option<(f64, f64)>,
-    pub credits: Option<(f64, f64)>,
-    pub confidence: f64,
+    /// Fingerprints by (share path, ETag).
+    cache: Mutex<HashMap<(String, String), Arc<Prints>>>,
 }
 
 impl Detector {
     pub fn new(settings: Settings, share: Share) -> Detector {
-        Detector { settings, share }
+        Detector {
+            settings,
+            share,
+            cache: Mutex::default(),
+        }
     }
 
     pub fn auto(&self) -> bool {
         self.settings.auto
     }
 
-    /// Decodes the windows of the file at share path `path` into fingerprints.
-    pub async fn scan(&self, path: &str) -> Result<Scan> {
+    /// The fingerprints of the file at share path `path` (whose ETag is `etag`): decoded
+    /// now, or kept from an earlier scan of the same file.
+    pub async fn scan(&self, path: &str, etag: &str) -> Result<Arc<Prints>> {
+        let key = (path.to_string(), etag.to_string());
+        if let Some(prints) = self.cache.lock().expect("cache lock").get(&key) {
+            return Ok(prints.clone());
+        }
+        let grant = self
+            .share
+            .grants
+            .issue(path)
+            .map_err(|e| Error::Internal(format!("cannot make a share grant: {e}")))?;
+        let headers = format!("Authorization: {}\r\n", grant.authorization());
         let url = format!("{}{}", self.share.base, crate::webdav::url_path(path));
-        let duration = self.duration(&url).await?;
-        let head_len = self.settings.scan_s.min(duration / 2.0);
-        let tail_len = self.settings.credits_scan_s.min(duration / 2.0);
+        let duration = self.duration(&url, &headers).await?;
+        let head_len = self.settings.scan_s.min(duration * MAX_SHARE);
+        let tail_len = self.settings.credits_scan_s.min(duration * MAX_SHARE);
         let tail_start = duration - tail_len;
-        let head = self.fingerprint(&url, 0.0, head_len).await?;
+        let head = self.fingerprint(&url, &headers, 0.0, head_len).await?;
         let tail = if tail_len > 0.0 {
-            self.fingerprint(&url, tail_start, tail_len).await?
+            self.fingerprint(&url, &headers, tail_start, tail_len)
+                .await?
         } else {
             Vec::new()
         };
-        Ok(Scan {
+        let prints = Arc::new(Prints {
             duration,
             head,
             tail,
             tail_start,
-        })
+        });
+        let mut cache = self.cache.lock().expect("cache lock");
+        if cache.len() >= CACHED {
+            cache.clear();
+        }
+        cache.insert(key, prints.clone());
+        Ok(prints)
     }
 
-    async fn duration(&self, url: &str) -> Result<f64> {
+    async fn duration(&self, url: &str, headers: &str) -> Result<f64> {
         let mut cmd = Command::new(&self.settings.ffprobe);
-        cmd.args(["-v", "error", "-headers"])
-            .arg(self.headers())
-            .args(["-show_entries", "format=duration", "-of", "csv=p=0", url]);
+        cmd.args(["-v", "error", "-headers", headers]).args([
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "csv=p=0",
+            url,
+        ]);
         let out = self.run("ffprobe", cmd).await?;
         String::from_utf8_lossy(&out)
             .trim()
@@ -125,10 +131,15 @@ impl Detector {
     }
 
     /// The chromaprint fingerprint of `len` seconds from `start` of the first audio stream.
-    async fn fingerprint(&self, url: &str, start: f64, len: f64) -> Result<Vec<u32>> {
+    async fn fingerprint(
+        &self,
+        url: &str,
+        headers: &str,
+        start: f64,
+        len: f64,
+    ) -> Result<Vec<u32>> {
         let mut cmd = Command::new(&self.settings.ffmpeg);
-        cmd.args(["-nostdin", "-v", "error", "-headers"])
-            .arg(self.headers())
+        cmd.args(["-nostdin", "-v", "error", "-headers", headers])
             .args(["-ss", &format!("{start:.3}"), "-t", &format!("{len:.3}")])
             .args(["-i", url, "-map", "0:a:0", "-ac", "1"])
             .args(["-f", "chromaprint", "-fp_format", "raw", "-"]);
@@ -137,10 +148,6 @@ impl Detector {
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect())
-    }
-
-    fn headers(&self) -> String {
-        format!("Authorization: {}\r\n", self.share.authorization)
     }
 
     /// Runs `cmd` within the timeout (killed after it), its output bounded; its stdout, or
@@ -198,66 +205,6 @@ impl Detector {
         }
         Ok(out)
     }
-}
-
-/// Compares a season's scanned episodes: what each shares with the others.
-pub fn compare(scans: &[&Scan]) -> Vec<Found> {
-    let n = scans.len();
-    let mut intros = vec![Vec::new(); n];
-    let mut endings = vec![Vec::new(); n];
-    let mut compared = vec![0usize; n];
-    for i in 0..n {
-        for j in (i + 1)..n.min(i + 1 + NEIGHBOURS) {
-            compared[i] += 1;
-            compared[j] += 1;
-            let (a, b) = (scans[i], scans[j]);
-            if let Some((x, y)) = matching::shared(&a.head, &b.head, INTRO_MIN_S, INTRO_MAX_S) {
-                intros[i].push(x);
-                intros[j].push(y);
-            }
-            let longest = a.duration.min(b.duration);
-            if let Some((x, y)) = matching::shared(&a.tail, &b.tail, CREDITS_MIN_S, longest) {
-                endings[i].push(x);
-                endings[j].push(y);
-            }
-        }
-    }
-    (0..n)
-        .map(|i| {
-            let scan = scans[i];
-            let intro = matching::consensus(&intros[i], INTRO_MIN_S).map(|s| {
-                // An intro starting in the first second starts the episode.
-                let start = if s.start < 1.0 { 0.0 } else { s.start };
-                (start, s.end.min(scan.duration))
-            });
-            let credits = matching::consensus(&endings[i], CREDITS_MIN_S).map(|s: Span| {
-                let end = scan.tail_start + s.end;
-                let end = if scan.duration - end < CREDITS_TO_END_S {
-                    scan.duration
-                } else {
-                    end
-                };
-                (scan.tail_start + s.start, end)
-            });
-            // The share of the compared episodes this one shares its intro (or, lacking
-            // one, its credits) with.
-            let agreeing = if intro.is_some() {
-                intros[i].len()
-            } else {
-                endings[i].len()
-            };
-            let confidence = if compared[i] == 0 {
-                0.0
-            } else {
-                agreeing as f64 / compared[i] as f64
-            };
-            Found {
-                intro,
-                credits,
-                confidence: (confidence * 100.0).round() / 100.0,
-            }
-        })
-        .collect()
 }
 
 impl Settings {

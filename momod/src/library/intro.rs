@@ -1,11 +1,14 @@
 //! Skip markers (the intro, the credits) of movies and episodes, served as Kodi EDL sidecars
 //! beside their videos and in the API: set by hand, or detected for a season by comparing
 //! its episodes' audio (`crate::intro`). A manual marker is never replaced by detection.
+use std::sync::Arc;
+
 use super::Library;
 use super::model::{EpisodeDetail, Item, MarkerOrigin, Markers};
 use crate::error::{Error, Result};
-use crate::intro::{Found, Scan};
+use crate::intro::{Detection, Prints};
 use crate::jobs::JobCtx;
+use crate::vfs::Node;
 
 /// What a detection did for one episode.
 #[derive(Debug, Clone)]
@@ -13,7 +16,7 @@ pub struct EpisodeIntro {
     pub episode_id: i64,
     pub season_number: i32,
     pub episode_number: i32,
-    /// What it has now (None: nothing found, or its scan failed).
+    /// What it has now: detected, manual ones kept, or (failed) what it had.
     pub markers: Option<Markers>,
     pub outcome: IntroOutcome,
 }
@@ -149,8 +152,9 @@ impl Library {
 
     /// Detects the intro and credits of a show's seasons (one, or each with two episodes
     /// with a source) by comparing their episodes' audio, and stores them as detected
-    /// markers: replacing earlier detected ones, removing them where nothing is found now,
-    /// never touching manual ones. Written in one transaction after every scan.
+    /// markers: replacing earlier detected ones, removing them where nothing is shared now,
+    /// never touching manual ones. A season of which fewer than two episodes could be read
+    /// is left as it was. Written in one transaction once every season is compared.
     pub async fn detect_intros(
         &self,
         show_id: i64,
@@ -158,79 +162,102 @@ impl Library {
         ctx: &JobCtx,
     ) -> Result<Vec<EpisodeIntro>> {
         let seasons = self.intro_seasons(show_id, season).await?;
-        let tree = self.vfs.tree().await?;
         let total = seasons.iter().map(|(_, e)| e.len() as u64).sum();
-        let mut done = 0;
         ctx.progress(0, Some(total), "episodes");
         let mut report = Vec::new();
-        let mut found: Vec<(Item, Option<Markers>)> = Vec::new();
+        let mut writes: Vec<(Item, Option<Markers>)> = Vec::new();
         for (number, episodes) in seasons {
-            let mut scanned: Vec<(EpisodeDetail, Scan)> = Vec::new();
-            for e in episodes {
-                ctx.step(format!(
-                    "season {number}: decoding the audio of episode {}",
-                    e.episode_number
-                ));
-                let path = tree.path_of(Item::Episode(e.id)).map(str::to_string);
-                let scan = match path {
-                    Some(path) => self.intros.scan(&path).await,
-                    None => Err(Error::NotFound("it has no file in the share".into())),
-                };
-                match scan {
-                    Ok(scan) => scanned.push((e, scan)),
-                    Err(err) => {
-                        tracing::warn!(episode = e.id, "intro detection cannot read it: {err}");
-                        report.push(episode_intro(
-                            number,
-                            &e,
-                            IntroOutcome::Failed(err.to_string()),
-                        ));
-                    }
+            let scanned = self
+                .scan_season(number, episodes, (ctx, total), &mut report)
+                .await;
+            if scanned.len() < 2 {
+                for (e, _) in scanned {
+                    let why = "no other episode of its season could be read: nothing compared";
+                    report.push(row(number, &e, IntroOutcome::Failed(why.into())));
                 }
-                done += 1;
-                ctx.progress(done, Some(total), "episodes");
+                continue;
             }
             ctx.step(format!(
                 "season {number}: comparing {} episodes",
                 scanned.len()
             ));
-            let (scanned, results) = tokio::task::spawn_blocking(move || {
-                let scans: Vec<&Scan> = scanned.iter().map(|(_, s)| s).collect();
-                let results = crate::intro::compare(&scans);
-                (scanned, results)
+            let (scanned, found) = tokio::task::spawn_blocking(move || {
+                let prints: Vec<&Prints> = scanned.iter().map(|(_, p)| p.as_ref()).collect();
+                let found = crate::intro::compare(&prints);
+                (scanned, found)
             })
             .await
             .map_err(|e| Error::Internal(format!("intro comparison: {e}")))?;
-            for ((e, _), result) in scanned.iter().zip(results) {
-                let markers = detected(Item::Episode(e.id), result);
+            for ((e, _), found) in scanned.iter().zip(found) {
+                let markers = detected(Item::Episode(e.id), found);
                 let outcome = match markers {
                     Some(_) => IntroOutcome::Found,
                     None => IntroOutcome::NoCommonSegment,
                 };
-                found.push((Item::Episode(e.id), markers.clone()));
-                report.push(EpisodeIntro {
-                    markers,
-                    ..episode_intro(number, e, outcome)
-                });
+                writes.push((Item::Episode(e.id), markers));
+                report.push(row(number, e, outcome));
             }
         }
         ctx.commit()?;
-        let kept = self.store.set_detected_markers(found).await?;
+        self.store.set_detected_markers(writes).await?;
+        // Each row with what its episode has now; manual markers were kept.
         let now = self.store.show_markers(show_id, season).await?;
-        // `kept` is in `found` order: the rows of the scanned episodes.
-        let mut kept = kept.into_iter();
-        for row in report
-            .iter_mut()
-            .filter(|r| !matches!(r.outcome, IntroOutcome::Failed(_)))
-        {
-            if kept.next() == Some(true) {
-                row.outcome = IntroOutcome::ManualKept;
-                let item = Item::Episode(row.episode_id);
-                row.markers = now.iter().find(|m| m.item == item).cloned();
+        for r in &mut report {
+            let item = Item::Episode(r.episode_id);
+            r.markers = now.iter().find(|m| m.item == item).cloned();
+            let manual = r.markers.as_ref().map(|m| m.origin) == Some(MarkerOrigin::Manual);
+            if manual && !matches!(r.outcome, IntroOutcome::Failed(_)) {
+                r.outcome = IntroOutcome::ManualKept;
             }
         }
         report.sort_by_key(|r| (r.season_number, r.episode_number));
         Ok(report)
+    }
+
+    /// Fingerprints the episodes of a season; those that cannot be read get a failed row.
+    async fn scan_season(
+        &self,
+        number: i32,
+        episodes: Vec<EpisodeDetail>,
+        (ctx, total): (&JobCtx, u64),
+        report: &mut Vec<EpisodeIntro>,
+    ) -> Vec<(EpisodeDetail, Arc<Prints>)> {
+        let tree = match self.vfs.tree().await {
+            Ok(tree) => tree,
+            Err(e) => {
+                for ep in &episodes {
+                    report.push(row(number, ep, IntroOutcome::Failed(e.to_string())));
+                }
+                return Vec::new();
+            }
+        };
+        let mut scanned = Vec::new();
+        for e in episodes {
+            ctx.step(format!(
+                "season {number}: decoding the audio of episode {}",
+                e.episode_number
+            ));
+            let file = tree
+                .path_of(Item::Episode(e.id))
+                .and_then(|path| match tree.lookup(path) {
+                    Some(Node::File(f)) => Some((path.to_string(), f.etag.clone())),
+                    _ => None,
+                });
+            let prints = match &file {
+                Some((path, etag)) => self.intros.scan(path, etag).await,
+                None => Err(Error::NotFound("it has no file in the share".into())),
+            };
+            match prints {
+                Ok(prints) => scanned.push((e, prints)),
+                Err(err) => {
+                    tracing::warn!(episode = e.id, "intro detection cannot read it: {err}");
+                    report.push(row(number, &e, IntroOutcome::Failed(err.to_string())));
+                }
+            }
+            let done = report.len() + scanned.len();
+            ctx.progress(done as u64, Some(total), "episodes");
+        }
+        scanned
     }
 
     /// The seasons of these newly assigned items that detection should look at now
@@ -253,7 +280,7 @@ impl Library {
     }
 }
 
-fn episode_intro(season: i32, e: &EpisodeDetail, outcome: IntroOutcome) -> EpisodeIntro {
+fn row(season: i32, e: &EpisodeDetail, outcome: IntroOutcome) -> EpisodeIntro {
     EpisodeIntro {
         episode_id: e.id,
         season_number: season,
@@ -263,8 +290,8 @@ fn episode_intro(season: i32, e: &EpisodeDetail, outcome: IntroOutcome) -> Episo
     }
 }
 
-/// The markers a detection result makes, if it found anything.
-fn detected(item: Item, found: Found) -> Option<Markers> {
+/// The markers a detection makes, if it found anything.
+fn detected(item: Item, found: Detection) -> Option<Markers> {
     let round = |t: f64| (t * 1000.0).round() / 1000.0;
     (found.intro.is_some() || found.credits.is_some()).then(|| Markers {
         item,

@@ -117,25 +117,17 @@ impl Store {
 
     /// Stores what a detection found, in one transaction: each item's detected markers
     /// replace its earlier detected ones, `None` (nothing found) removes those; manual
-    /// markers stay. Per item, whether its manual markers were kept.
-    pub async fn set_detected_markers(
-        &self,
-        found: Vec<(Item, Option<Markers>)>,
-    ) -> Result<Vec<bool>> {
+    /// markers stay, and items deleted since are skipped.
+    pub async fn set_detected_markers(&self, found: Vec<(Item, Option<Markers>)>) -> Result<()> {
         self.write(move |conn| {
-            let mut kept = Vec::with_capacity(found.len());
             for (item, markers) in found {
                 let current: Option<String> = of_item(item)
                     .select(markers::origin)
                     .first(conn)
                     .optional()?;
-                if current.as_deref() == Some(MarkerOrigin::Manual.as_str()) {
-                    kept.push(true);
-                    continue;
-                }
-                kept.push(false);
-                // Gone since the scan (deleted with its show): nothing to store.
-                if !item_exists(conn, item)? {
+                if current.as_deref() == Some(MarkerOrigin::Manual.as_str())
+                    || !item_exists(conn, item)?
+                {
                     continue;
                 }
                 delete_of(conn, item)?;
@@ -143,7 +135,7 @@ impl Store {
                     insert(conn, &m)?;
                 }
             }
-            Ok(kept)
+            Ok(())
         })
         .await
     }

@@ -48,7 +48,7 @@ const READAHEAD_MIN: u64 = 16 * MIB;
 /// A player's read that has waited this long is waiting on the swarm: warm-ups step aside.
 const WAITING: Duration = Duration::from_millis(50);
 /// A player's read that has waited this long may be on a file left unselected near the
-/// disk budget: it is selected (`Engine::unstall`).
+/// disk budget: it is selected until the read returns (`Engine::unstall`).
 const STALLED: Duration = Duration::from_secs(2);
 /// Parked streams kept per file, for players that open several ranges at once.
 const PARKED_PER_FILE: usize = 4;
@@ -789,9 +789,13 @@ impl PlayReader {
                     tokio::select! {
                         r = &mut read => r,
                         _ = tokio::time::sleep(STALLED) => {
-                            let t = &self.target;
-                            self.streamer.engine.unstall(&t.info_hash, t.index).await;
-                            read.await
+                            let (engine, t) = (&self.streamer.engine, &self.target);
+                            let selected = engine.unstall(&t.info_hash, t.index).await;
+                            let r = read.await;
+                            if selected {
+                                engine.restall(&t.info_hash, t.index).await;
+                            }
+                            r
                         }
                     }
                 }

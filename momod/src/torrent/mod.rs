@@ -1067,15 +1067,29 @@ impl Engine {
     /// Stops selecting file `index` if it was selected for a read: what nobody reads is not
     /// fetched. Its pieces stay on disk.
     pub async fn deselect(&self, info_hash: &InfoHash, index: usize) {
+        self.drop_selection(info_hash, index, false).await;
+    }
+
+    /// Undoes `unstall` after the read returned, if the disk is still near its budget:
+    /// selected, the whole file would be fetched.
+    pub async fn restall(&self, info_hash: &InfoHash, index: usize) {
+        if self.frugal.load(Ordering::Relaxed) {
+            self.drop_selection(info_hash, index, true).await;
+        }
+    }
+
+    /// Deselects a file selected for reads; unless `even_in_use`, only with no stream on it.
+    async fn drop_selection(&self, info_hash: &InfoHash, index: usize, even_in_use: bool) {
         // Under the selection lock, and only with no stream on the file: an open that has
         // started counts already, so it cannot find its file deselected under it.
         let _one_at_a_time = self.selecting.lock().await;
-        let in_use = self
-            .activity
-            .lock()
-            .expect("activity lock")
-            .get(info_hash.as_str())
-            .is_some_and(|a| a.per_file.contains_key(&index));
+        let in_use = !even_in_use
+            && self
+                .activity
+                .lock()
+                .expect("activity lock")
+                .get(info_hash.as_str())
+                .is_some_and(|a| a.per_file.contains_key(&index));
         let key = (info_hash.as_str().to_string(), index);
         if in_use
             || !self
@@ -1209,17 +1223,22 @@ impl Engine {
     /// A read of file `index` has waited long: selects the file even near the disk budget
     /// (where opens leave it unselected). librqbit then reconnects the peers it let go
     /// and keeps requesting; an unselected file can stall a read until its timeout.
-    pub async fn unstall(&self, info_hash: &InfoHash, index: usize) {
+    /// Whether it selected it (then `restall` once the read returned).
+    pub async fn unstall(&self, info_hash: &InfoHash, index: usize) -> bool {
         let Some(handle) = self.handle(info_hash) else {
-            return;
+            return false;
         };
         let _one_at_a_time = self.selecting.lock().await;
         match self.select_for_read(&handle, info_hash, index).await {
             Ok(true) => {
-                info!(hash = %info_hash, index, "a read waited long on an unselected file: selected it")
+                info!(hash = %info_hash, index, "a read waited long on an unselected file: selected while it waits");
+                true
             }
-            Ok(false) => {}
-            Err(e) => debug!(hash = %info_hash, index, "cannot select a stalled file: {e}"),
+            Ok(false) => false,
+            Err(e) => {
+                debug!(hash = %info_hash, index, "cannot select a stalled file: {e}");
+                false
+            }
         }
     }
 

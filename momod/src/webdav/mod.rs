@@ -10,6 +10,7 @@
 //! cut, so the engine behind the streams can stop cleanly.
 mod propfind;
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io::SeekFrom;
 use std::net::SocketAddr;
@@ -57,32 +58,6 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    /// A credential momod makes for itself at each start (128 random bits), for its own
-    /// tools that read the share (ffmpeg detecting intros): valid while this process runs,
-    /// whatever `webdav.username` is, and their reads are not plays.
-    pub fn internal() -> std::io::Result<Credentials> {
-        let mut bytes = [0u8; 16];
-        std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
-        Ok(Credentials {
-            username: "momod".into(),
-            password: bytes.iter().map(|b| format!("{b:02x}")).collect(),
-        })
-    }
-
-    /// The value of an Authorization header carrying this credential.
-    pub fn authorization(&self) -> String {
-        let mut values = Vec::new();
-        headers::Header::encode(
-            &Authorization::basic(&self.username, &self.password),
-            &mut values,
-        );
-        values
-            .first()
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string()
-    }
-
     fn accepts(&self, basic: &Basic) -> bool {
         // Both compared, so the time taken does not tell which one was wrong.
         let user =
@@ -94,11 +69,78 @@ impl Credentials {
 }
 
 /// Who may read the share: people (with the configured credentials, or anyone when none
-/// are set), and momod's own tools.
+/// are set), and momod's own tools with a grant.
 pub struct Access {
     pub people: Option<Credentials>,
-    pub internal: Credentials,
+    pub grants: Grants,
 }
+
+/// Reads momod grants its own tools (ffmpeg detecting intros): each opens one file, from
+/// loopback, while the grant lives, whatever `webdav.username` is, and is not a play. The
+/// secret is on the tool's command line, where other local users can see it: so it opens
+/// one file for the length of one run, never the share.
+#[derive(Clone, Default)]
+pub struct Grants(Arc<std::sync::Mutex<HashMap<String, String>>>);
+
+/// A grant to read one file; revoked when dropped.
+pub struct Grant {
+    grants: Grants,
+    secret: String,
+}
+
+impl Grants {
+    /// A grant to read the file at tree path `path`.
+    pub fn issue(&self, path: &str) -> std::io::Result<Grant> {
+        let mut bytes = [0u8; 16];
+        std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
+        let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let path = share_path(&url_path(path)).unwrap_or_default();
+        self.0
+            .lock()
+            .expect("grants lock")
+            .insert(secret.clone(), path);
+        Ok(Grant {
+            grants: self.clone(),
+            secret,
+        })
+    }
+
+    fn allows(&self, basic: &Basic, path: &str) -> bool {
+        basic.username() == GRANT_USER
+            && self
+                .0
+                .lock()
+                .expect("grants lock")
+                .get(basic.password())
+                .is_some_and(|granted| granted == path)
+    }
+}
+
+impl Grant {
+    /// The value of an Authorization header carrying the grant.
+    pub fn authorization(&self) -> String {
+        let mut values = Vec::new();
+        headers::Header::encode(&Authorization::basic(GRANT_USER, &self.secret), &mut values);
+        values
+            .first()
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+impl Drop for Grant {
+    fn drop(&mut self) {
+        self.grants
+            .0
+            .lock()
+            .expect("grants lock")
+            .remove(&self.secret);
+    }
+}
+
+/// The user name of grants (a person's credentials may use it too).
+const GRANT_USER: &str = "momod";
 
 /// Who sent a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -283,7 +325,7 @@ impl FrontDoor {
         let method = req.method().clone();
         let path = req.uri().path().to_string();
         let range = req.headers().get(header::RANGE).cloned();
-        let caller = self.caller(&req);
+        let caller = self.caller(&req, peer);
         let resp = if caller == Caller::Stranger {
             // Also for OPTIONS: some clients skip auth when the first request succeeds.
             plain(StatusCode::UNAUTHORIZED, "")
@@ -435,10 +477,14 @@ impl FrontDoor {
         }
     }
 
-    fn caller<B>(&self, req: &Request<B>) -> Caller {
+    fn caller<B>(&self, req: &Request<B>, peer: SocketAddr) -> Caller {
         let basic = req.headers().typed_get::<Authorization<Basic>>();
+        let granted = |b: &Basic| {
+            peer.ip().is_loopback()
+                && share_path(req.uri().path()).is_some_and(|p| self.access.grants.allows(b, &p))
+        };
         match (&basic, &self.access.people) {
-            (Some(Authorization(b)), _) if self.access.internal.accepts(b) => Caller::Momod,
+            (Some(Authorization(b)), _) if granted(b) => Caller::Momod,
             (_, None) => Caller::Person,
             (Some(Authorization(b)), Some(people)) if people.accepts(b) => Caller::Person,
             _ => Caller::Stranger,

@@ -21,12 +21,16 @@
 //! webtorrent-cli: cold add, first byte, seeks, a simulated player, sequential speed, the
 //! next episode and the disk budget, with ratios (see `compare.rs`).
 //!
+//! `intro`: skip-intro detection of a synthetic season from local files and from a
+//! loopback swarm: seconds per episode, bytes fetched per episode, accuracy (see `intro.rs`).
+//!
 //! `soak`: the same kind of library behind Basic auth, hundreds of keep-alive clients
 //! listing, probing and reading at random, and at the same time idle, slow-header and
 //! slow-reader connections holding descriptors; reports errors, latency, how long the
 //! daemon let the hostile connections live, and momod's RSS and descriptors before, at the
 //! peak and after (see `soak.rs`).
 mod compare;
+mod intro;
 mod soak;
 
 use std::path::Path;
@@ -59,6 +63,8 @@ enum Command {
     Soak(soak::SoakArgs),
     /// momod, rqbit and webtorrent side by side on one shaped swarm (root; scripts/bench-deps).
     Compare(compare::CompareArgs),
+    /// Skip-intro detection of a season: time per episode, bytes fetched from a swarm.
+    Intro(intro::IntroArgs),
 }
 
 #[derive(clap::Args)]
@@ -90,6 +96,7 @@ fn main() {
         Command::Stream(args) => stream(&args),
         Command::Soak(args) => soak::soak(&args),
         Command::Compare(args) => compare::compare(&args),
+        Command::Intro(args) => intro::intro(&args),
     }
 }
 
