@@ -42,7 +42,8 @@ pub enum IntroCmd {
         id: i64,
     },
     /// Detect the intro and credits the episodes of a season share, by their audio (ffmpeg
-    /// reads the first intro.scan_s and last intro.credits_scan_s of each), as a job.
+    /// reads the first intro.scan_s and last intro.credits_scan_s of each, at most a
+    /// quarter of it at each end), as a job. Manual markers stay.
     Detect {
         show_id: i64,
         /// One season; without it, every season with two episodes with a source.

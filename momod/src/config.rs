@@ -37,9 +37,9 @@ pub struct IntroConfig {
     /// Detect a season's intro and credits, as a job, each time it gets a source and has
     /// at least two.
     pub auto: bool,
-    /// Seconds at the start of each episode searched for the intro (at most half of it).
+    /// Seconds at the start of each episode searched for the intro (at most a quarter of it).
     pub scan_s: u64,
-    /// Seconds at the end searched for the credits (at most half of it); 0 = no credits.
+    /// Seconds at the end searched for the credits (at most a quarter of it); 0 = none.
     pub credits_scan_s: u64,
     /// The programs that decode the audio.
     pub ffmpeg: String,
@@ -53,7 +53,7 @@ impl Default for IntroConfig {
         IntroConfig {
             auto: true,
             scan_s: 600,
-            credits_scan_s: 300,
+            credits_scan_s: 180,
             ffmpeg: "ffmpeg".into(),
             ffprobe: "ffprobe".into(),
             timeout_s: 300,

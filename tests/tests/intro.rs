@@ -253,6 +253,32 @@ fn a_seasons_shared_intro_and_credits_are_detected_and_served_as_edl() {
     let listed = d.ctl_json(&["intro", "ls", &show_id]);
     assert_eq!(listed.as_array().unwrap().len(), 4, "{listed}");
 
+    // Asked twice at once, the second waits for the first (and reads the fingerprints it
+    // kept): two jobs that both end well.
+    let first = d.ctl_json(&["intro", "detect", &show_id, "--detach"]);
+    let second = d.ctl_json(&["intro", "detect", &show_id, "--season", "1", "--detach"]);
+    for job in [&first, &second] {
+        let again = d.ctl_json(&["job", "wait", &job["id"].to_string()]);
+        assert_eq!(again["episodes"][1]["outcome"], "found", "{again}");
+    }
+
+    // A new file for an episode: what was detected in the old one goes.
+    d.ctl_json(&[
+        "assign",
+        "episode",
+        &ids[1],
+        "--local",
+        tmp.path().join("e4.mkv").to_str().unwrap(),
+    ]);
+    assert_eq!(get(&edl_of(&paths[1]), "viewer:secret").0, 404);
+    assert_eq!(
+        d.ctl_json(&["intro", "ls", &show_id])
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
     // Refusals: nothing to compare, no such season or show.
     let lone = d.ctl_json(&["show", "add", "--title", "Lone", "--episodes", "1:2"]);
     let lone_episode = lone["seasons"][0]["episodes"][0]["id"].to_string();
@@ -375,4 +401,46 @@ fn a_torrent_backed_season_is_detected_on_its_own_and_fetches_only_what_is_scann
         );
         assert!(fetched < size / 2, "{t}");
     }
+}
+
+#[test]
+fn without_ffmpeg_detection_is_refused_at_once() {
+    let tmp = TempDir::new().unwrap();
+    let d = Daemon::start(
+        DaemonConfig::new()
+            .env("MOMO_LIBRARY_LOCAL_ROOTS", tmp.path().display().to_string())
+            .env("MOMO_INTRO_FFMPEG", "/nonexistent/ffmpeg"),
+    );
+    let show = d.ctl_json(&["show", "add", "--title", "No Tools", "--episodes", "1:2"]);
+    for (i, e) in show["seasons"][0]["episodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        let file = tmp.path().join(format!("e{i}.mkv"));
+        std::fs::write(&file, pattern(10_000, i as u8)).unwrap();
+        d.ctl_json(&[
+            "assign",
+            "episode",
+            &e["id"].to_string(),
+            "--local",
+            file.to_str().unwrap(),
+        ]);
+    }
+    let out = d.ctl(&["intro", "detect", &show["id"].to_string()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot run ffmpeg (`/nonexistent/ffmpeg`)"),
+        "{}",
+        stderr(&out)
+    );
+    let jobs = d.ctl_json(&["jobs", "--all"]);
+    assert!(
+        jobs.as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["kind"] != "intro_detect"),
+        "no job was made: {jobs}"
+    );
 }

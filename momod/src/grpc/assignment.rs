@@ -25,7 +25,7 @@ impl AssignmentService for AssignmentApi {
         let item = convert::item(req.item)?;
         let labels = convert::labels(req.resolution, req.source);
         let a = self.library.assign_local(item, &req.path, labels).await?;
-        super::jobs::fetch_missing_subtitles(&self.jobs, &self.library, vec![item]).await;
+        super::jobs::after_assignment(&self.jobs, &self.library, vec![item]).await;
         Ok(Response::new(convert::assignment(a)))
     }
 
@@ -34,7 +34,7 @@ impl AssignmentService for AssignmentApi {
         let item = convert::item(req.item)?;
         let labels = convert::labels(req.resolution, req.source);
         let a = self.library.assign_http(item, &req.url, labels).await?;
-        super::jobs::fetch_missing_subtitles(&self.jobs, &self.library, vec![item]).await;
+        super::jobs::after_assignment(&self.jobs, &self.library, vec![item]).await;
         Ok(Response::new(convert::assignment(a)))
     }
 

@@ -43,16 +43,22 @@ pub fn executor(library: Library, follow_ups: Arc<OnceLock<Jobs>>) -> Executor {
         Box::pin(async move {
             let (outcome, assigned) = execute(&library, kind, &payload, &ctx).await?;
             if let Some(jobs) = follow_ups.get() {
-                detect_intros(jobs, &library, &assigned).await;
-                fetch_missing_subtitles(jobs, &library, assigned).await;
+                after_assignment(jobs, &library, assigned).await;
             }
             Ok(outcome)
         })
     })
 }
 
+/// The jobs that follow new sources: skip-intro detection of their seasons and their
+/// missing subtitles (each when configured to).
+pub async fn after_assignment(jobs: &Jobs, library: &Library, items: Vec<Item>) {
+    detect_intros(jobs, library, &items).await;
+    fetch_missing_subtitles(jobs, library, items).await;
+}
+
 /// With `subtitles.auto`, starts a job per item that fetches the languages it lacks.
-pub async fn fetch_missing_subtitles(jobs: &Jobs, library: &Library, items: Vec<Item>) {
+async fn fetch_missing_subtitles(jobs: &Jobs, library: &Library, items: Vec<Item>) {
     if !library.auto_subtitles() {
         return;
     }
@@ -403,12 +409,9 @@ pub async fn describe(library: &Library, mut op: Op) -> Result<NewJob, Status> {
                 JobKind::IntroDetect,
                 format!("detect intros of show {}{season}", r.show_id),
                 Some(Target::Show(r.show_id)),
-                // One detection of a season (or of a whole show) at a time.
-                Some(format!(
-                    "intro_detect:{}:{}",
-                    r.show_id,
-                    r.season_number.map(|n| n.to_string()).unwrap_or_default()
-                )),
+                // One detection of a show at a time (a season's or the whole show's: they
+                // would decode the same episodes); another waits for it.
+                Some(format!("intro_detect:{}", r.show_id)),
             )
         }
         Op::FetchSubtitles(r) => {

@@ -119,7 +119,7 @@ impl Detector {
             "csv=p=0",
             url,
         ]);
-        let out = self.run("ffprobe", cmd).await?;
+        let out = self.run("ffprobe", cmd, url).await?;
         String::from_utf8_lossy(&out)
             .trim()
             .parse::<f64>()
@@ -143,7 +143,7 @@ impl Detector {
             .args(["-ss", &format!("{start:.3}"), "-t", &format!("{len:.3}")])
             .args(["-i", url, "-map", "0:a:0", "-ac", "1"])
             .args(["-f", "chromaprint", "-fp_format", "raw", "-"]);
-        let out = self.run("ffmpeg", cmd).await?;
+        let out = self.run("ffmpeg", cmd, url).await?;
         Ok(out
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -152,7 +152,7 @@ impl Detector {
 
     /// Runs `cmd` within the timeout (killed after it), its output bounded; its stdout, or
     /// an error with the end of what it said.
-    async fn run(&self, name: &str, mut cmd: Command) -> Result<Vec<u8>> {
+    async fn run(&self, name: &str, mut cmd: Command, url: &str) -> Result<Vec<u8>> {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -196,14 +196,42 @@ impl Detector {
             })?
             .map_err(|e| Error::Internal(format!("{name}: {e}")))?;
         if !status.success() {
-            let said = String::from_utf8_lossy(&err);
-            let said = said.trim().lines().last().unwrap_or("no message");
+            // Its first line says why, after the URL (which says nothing to a person).
+            let said = String::from_utf8_lossy(&err).replace(url, "");
+            let line = said
+                .lines()
+                .map(|l| l.trim_start_matches(':').trim())
+                .find(|l| !l.is_empty())
+                .unwrap_or("no message");
+            let why = if line.contains("matches no streams") {
+                "it has no audio stream".to_string()
+            } else {
+                crate::error::echo(line)
+            };
             return Err(Error::FailedPrecondition(format!(
-                "{name} failed ({status}): {}",
-                crate::error::echo(said)
+                "{name} failed ({status}): {why}"
             )));
         }
         Ok(out)
+    }
+
+    /// Whether ffmpeg and ffprobe run, and ffmpeg can write fingerprints: checked before a
+    /// detection is started, so a missing tool is one clear error, not one per episode.
+    pub async fn check_tools(&self) -> Result<()> {
+        let mut probe = Command::new(&self.settings.ffprobe);
+        probe.args(["-v", "error", "-version"]);
+        self.run("ffprobe", probe, "").await?;
+        let mut ffmpeg = Command::new(&self.settings.ffmpeg);
+        ffmpeg.args(["-hide_banner", "-h", "muxer=chromaprint"]);
+        let help = self.run("ffmpeg", ffmpeg, "").await?;
+        if !String::from_utf8_lossy(&help).contains("Muxer chromaprint") {
+            return Err(Error::FailedPrecondition(format!(
+                "`{}` has no chromaprint muxer: install an ffmpeg built with --enable-chromaprint \
+                 (Debian's is) or set intro.ffmpeg",
+                self.settings.ffmpeg
+            )));
+        }
+        Ok(())
     }
 }
 

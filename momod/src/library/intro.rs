@@ -113,7 +113,8 @@ impl Library {
 
     /// Checks what `detect_intros` can check at once, before a job is made for it.
     pub async fn check_detect_intros(&self, show_id: i64, season: Option<i32>) -> Result<()> {
-        self.intro_seasons(show_id, season).await.map(|_| ())
+        self.intro_seasons(show_id, season).await?;
+        self.intros.check_tools().await
     }
 
     /// The seasons of a show (one, or all) with at least two episodes with a source.
@@ -197,6 +198,17 @@ impl Library {
                 writes.push((Item::Episode(e.id), markers));
                 report.push(row(number, e, outcome));
             }
+        }
+        if writes.is_empty() {
+            // Not one season compared: the job failed, with the first reason.
+            let why = report.iter().find_map(|r| match &r.outcome {
+                IntroOutcome::Failed(why) => Some(why.clone()),
+                _ => None,
+            });
+            return Err(Error::FailedPrecondition(format!(
+                "no episode could be compared: {}",
+                why.unwrap_or_default()
+            )));
         }
         ctx.commit()?;
         self.store.set_detected_markers(writes).await?;

@@ -86,6 +86,7 @@ impl Store {
                     super::subtitles::drop_torrent_subtitles(conn, item)?;
                     super::pins::drop_pin(conn, old)?;
                 }
+                super::markers::drop_detected(conn, item)?;
                 insert(conn, item, new)?;
                 let mut a = active(conn, item)?
                     .ok_or_else(|| Error::Internal("assignment vanished".into()))?;
@@ -132,6 +133,7 @@ impl Store {
                     .set(assignments::is_active.eq(false))
                     .execute(conn)?;
                 super::pins::drop_pin(conn, a.id)?;
+                super::markers::drop_detected(conn, item)?;
             }
             Ok(current)
         })
@@ -174,14 +176,19 @@ impl Store {
     pub async fn detach_torrent(&self, hash: &InfoHash) -> Result<usize> {
         let hash = hash.as_str().to_string();
         self.write(move |conn| {
-            let n = diesel::update(
-                assignments::table
-                    .filter(assignments::is_active)
-                    .filter(assignments::info_hash.eq(&hash)),
-            )
-            .set(assignments::is_active.eq(false))
-            .execute(conn)?;
+            let active = assignments::table
+                .filter(assignments::is_active)
+                .filter(assignments::info_hash.eq(&hash));
+            let items: Vec<(Option<i64>, Option<i64>)> = active
+                .select((assignments::movie_id, assignments::episode_id))
+                .load(conn)?;
+            let n = diesel::update(active)
+                .set(assignments::is_active.eq(false))
+                .execute(conn)?;
             super::pins::drop_inactive_pins(conn)?;
+            for item in items.into_iter().filter_map(|(m, e)| item_of(m, e)) {
+                super::markers::drop_detected(conn, item)?;
+            }
             Ok(n)
         })
         .await

@@ -187,6 +187,21 @@ impl Store {
     }
 }
 
+/// Drops an item's detected markers: they were found in a file it no longer has (manual
+/// ones are the user's).
+pub(super) fn drop_detected(conn: &mut SqliteConnection, item: Item) -> Result<()> {
+    let detected = markers::table.filter(markers::origin.eq(MarkerOrigin::Detected.as_str()));
+    match item {
+        Item::Movie(id) => {
+            diesel::delete(detected.filter(markers::movie_id.eq(id))).execute(conn)?
+        }
+        Item::Episode(id) => {
+            diesel::delete(detected.filter(markers::episode_id.eq(id))).execute(conn)?
+        }
+    };
+    Ok(())
+}
+
 /// Every item's markers, for the share's read model.
 pub(super) fn all_markers(conn: &mut SqliteConnection) -> Result<Vec<Markers>> {
     let rows: Vec<MarkerRow> = markers::table.select(columns()).load(conn)?;

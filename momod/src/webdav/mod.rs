@@ -76,7 +76,7 @@ pub struct Access {
 }
 
 /// Reads momod grants its own tools (ffmpeg detecting intros): each opens one file, from
-/// loopback, while the grant lives, whatever `webdav.username` is, and is not a play. The
+/// this host, while the grant lives, whatever `webdav.username` is, and is not a play. The
 /// secret is on the tool's command line, where other local users can see it: so it opens
 /// one file for the length of one run, never the share.
 #[derive(Clone, Default)]
@@ -200,6 +200,7 @@ pub async fn serve(
         quiet,
         vfs,
         access,
+        own_ip: listener.local_addr().ok().map(|a| a.ip()),
     });
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let mut backoff = crate::listen::Backoff::new("WebDAV");
@@ -317,6 +318,8 @@ struct FrontDoor {
     quiet: LibraryFs,
     vfs: Arc<Vfs>,
     access: Access,
+    /// The address listened on: momod's own tools connect from it (or from loopback).
+    own_ip: Option<std::net::IpAddr>,
 }
 
 impl FrontDoor {
@@ -480,7 +483,7 @@ impl FrontDoor {
     fn caller<B>(&self, req: &Request<B>, peer: SocketAddr) -> Caller {
         let basic = req.headers().typed_get::<Authorization<Basic>>();
         let granted = |b: &Basic| {
-            peer.ip().is_loopback()
+            (peer.ip().is_loopback() || Some(peer.ip()) == self.own_ip)
                 && share_path(req.uri().path()).is_some_and(|p| self.access.grants.allows(b, &p))
         };
         match (&basic, &self.access.people) {
