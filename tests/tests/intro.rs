@@ -110,6 +110,16 @@ fn markers_are_served_as_an_edl_beside_the_video() {
     assert!(stderr(&out).contains("has no markers"), "{}", stderr(&out));
 }
 
+/// The ids of the first season's episodes of a show as `show add` prints it.
+fn episode_ids(show: &serde_json::Value) -> Vec<String> {
+    show["seasons"][0]["episodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].to_string())
+        .collect()
+}
+
 /// Whether `got` is within a second of `want`.
 fn near(got: &serde_json::Value, want: f64) -> bool {
     got.as_f64().is_some_and(|g| (g - want).abs() <= 1.0)
@@ -139,12 +149,7 @@ fn a_seasons_shared_intro_and_credits_are_detected_and_served_as_edl() {
     );
     let show = d.ctl_json(&["show", "add", "--title", "Synthetic", "--episodes", "1:6"]);
     let show_id = show["id"].to_string();
-    let ids: Vec<String> = show["seasons"][0]["episodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].to_string())
-        .collect();
+    let ids = episode_ids(&show);
     let mut paths = Vec::new();
     for (i, (theme_at, credits)) in episodes.into_iter().enumerate() {
         let file = tmp.path().join(format!("e{}.mkv", i + 1));
@@ -341,12 +346,7 @@ fn a_torrent_backed_season_is_detected_on_its_own_and_fetches_only_what_is_scann
     );
     let show = d.ctl_json(&["show", "add", "--title", "Swarm Show", "--episodes", "1:2"]);
     let show_id = show["id"].to_string();
-    let ids: Vec<String> = show["seasons"][0]["episodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].to_string())
-        .collect();
+    let ids = episode_ids(&show);
     let detections = |d: &Daemon| -> Vec<serde_json::Value> {
         d.ctl_json(&["jobs", "--all"])
             .as_array()

@@ -57,6 +57,12 @@ pub async fn after_assignment(jobs: &Jobs, library: &Library, items: Vec<Item>) 
     fetch_missing_subtitles(jobs, library, items).await;
 }
 
+/// Starts a job that follows another's work (no one waits on it).
+async fn follow_up(jobs: &Jobs, library: &Library, op: Op) -> Result<(), Status> {
+    jobs.submit(describe(library, op).await?).await?;
+    Ok(())
+}
+
 /// With `subtitles.auto`, starts a job per item that fetches the languages it lacks.
 async fn fetch_missing_subtitles(jobs: &Jobs, library: &Library, items: Vec<Item>) {
     if !library.auto_subtitles() {
@@ -69,11 +75,7 @@ async fn fetch_missing_subtitles(jobs: &Jobs, library: &Library, items: Vec<Item
             file_id: None,
             missing_only: true,
         });
-        let started = match describe(library, op).await {
-            Ok(new) => jobs.submit(new).await.map_err(Status::from),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = started {
+        if let Err(e) = follow_up(jobs, library, op).await {
             tracing::warn!(
                 "subtitles of {} {} not fetched: {}",
                 item.kind().as_str(),
@@ -92,11 +94,7 @@ async fn detect_intros(jobs: &Jobs, library: &Library, items: &[Item]) {
             show_id,
             season_number: Some(season),
         });
-        let started = match describe(library, op).await {
-            Ok(new) => jobs.submit(new).await.map_err(Status::from),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = started {
+        if let Err(e) = follow_up(jobs, library, op).await {
             tracing::warn!(
                 "intro of show {show_id} season {season} not detected: {}",
                 e.message()
