@@ -160,7 +160,39 @@ fn an_http_pin_resumes_over_broken_connections_and_plays_with_the_server_gone() 
     let slow = FileServer::start(vec![
         ("/vod/slow.mkv", Served::video(pattern(2_000_000, 23))),
         ("/vod/other.mkv", Served::video(pattern(100_000, 24))),
+        ("/vod/cancelled.mkv", Served::video(pattern(2_000_000, 25))),
     ]);
+    // A pin whose download is cancelled says so, and pinning again finishes it.
+    let fourth = movie(&d, "Cancelled Pin");
+    let cancelled = format!("{}/vod/cancelled.mkv", slow.root);
+    d.ctl_json(&["assign", "movie", &fourth, "--url", &cancelled]);
+    slow.stall_next(100, 400_000);
+    let job = d.ctl_json(&["pin", "movie", &fourth])["job_id"].to_string();
+    eventually(
+        Duration::from_secs(30),
+        "the pin downloads part of the file",
+        || pin_of(&d, &fourth)["bytes_done"].as_u64() >= Some(400_000),
+    );
+    d.ctl_json(&["job", "cancel", &job]);
+    eventually(
+        Duration::from_secs(10),
+        "the pin says its download stopped",
+        || pin_of(&d, &fourth)["state"] == "failed",
+    );
+    let p = pin_of(&d, &fourth);
+    assert!(
+        p["error"].as_str().unwrap().contains("was cancelled"),
+        "{p}"
+    );
+    slow.stall_next(0, 0);
+    let p = d.ctl_json(&["pin", "movie", &fourth, "--wait"]);
+    assert_eq!(
+        (p["state"].as_str(), p["error"].as_str()),
+        (Some("done"), None),
+        "{p}"
+    );
+    d.ctl_json(&["unpin", "movie", &fourth]);
+
     let third = movie(&d, "Replaced While Pinning");
     d.ctl_json(&[
         "assign",

@@ -268,10 +268,13 @@ fn the_disk_budget_evicts_what_nobody_reads_and_evicted_data_reads_back() {
         write(&file, &data);
         movies.push((name, seeder.seed(&file), data));
     }
-    // Room for one movie and a half.
+    // Room for one movie and a half. A read that reaches evicted data waits for the
+    // torrent to be checked again and the piece fetched anew: on a busy machine that can
+    // take longer than the harness's 15 s read timeout, which would cut the response.
     let d = Daemon::start(
         config()
             .env("MOMO_TORRENT_CACHE_MAX_MB", "6")
+            .env("MOMO_TORRENT_READ_TIMEOUT_S", "60")
             .env("MOMO_STREAM_PREFETCH_ON_ASSIGN", "false"),
     );
     let addr = d.webdav_addr();

@@ -2,6 +2,7 @@
 //! job (`grpc::jobs`).
 use momo_proto::v1 as pb;
 use momo_proto::v1::pin_service_server::PinService;
+use prost::Message;
 use tonic::{Request, Response, Status};
 
 use super::convert;
@@ -23,15 +24,19 @@ const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 #[tonic::async_trait]
 impl PinService for PinApi {
     async fn pin(&self, req: Request<pb::PinRequest>) -> Reply<pb::Pin> {
-        let item = convert::item(req.get_ref().item)?;
-        let job = self
-            .jobs
-            .submit(describe(&self.library, Op::Pin(req.into_inner())).await?)
-            .await?;
-        let mut pin = self.library.pin(item).await?;
+        // Describing the job makes the pin (once) and names its assignment in the request.
+        let new = describe(&self.library, Op::Pin(req.into_inner())).await?;
+        let assignment = match pb::StartJobRequest::decode(new.payload.as_slice())
+            .ok()
+            .and_then(|r| r.op)
+        {
+            Some(Op::Pin(r)) => r.assignment_id,
+            _ => return Err(Status::internal("a pin job without its request")),
+        };
+        let job = self.jobs.submit(new).await?;
         // The job records itself when it starts; a queued one is named here already.
-        self.library.set_pin_job(pin.assignment_id, job.id).await?;
-        pin.job_id = Some(job.id);
+        self.library.set_pin_job(assignment, job.id).await?;
+        let pin = self.library.pin_of(assignment).await?;
         Ok(Response::new(convert::pin(pin)))
     }
 

@@ -50,6 +50,16 @@ impl Library {
         Ok(pin)
     }
 
+    /// The pin of an assignment, with its progress; NotFound when it has none.
+    pub async fn pin_of(&self, assignment: i64) -> Result<Pin> {
+        let pin = self.store.pin_of(assignment).await?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "source {assignment} is not pinned (see `momoctl pins`)"
+            ))
+        })?;
+        Ok(self.with_progress(pin).await)
+    }
+
     /// Records the job downloading a pin.
     pub async fn set_pin_job(&self, assignment: i64, job: i64) -> Result<()> {
         self.store.set_pin_job(assignment, job).await
@@ -201,6 +211,20 @@ impl Library {
 
     async fn with_progress(&self, mut pin: Pin) -> Pin {
         pin.done = self.on_disk(&pin).await;
+        // A download whose job ended without finishing (cancelled by hand) stopped: the
+        // pin says so rather than "downloading" for ever.
+        if pin.state == PinState::Downloading
+            && let Some(job) = pin.job_id
+            && let Ok(found) = self.store.job(job).await
+            && found.is_none_or(|j| j.state.has_ended())
+        {
+            pin.state = PinState::Failed;
+            pin.error = Some(format!(
+                "its download (job {job}) was cancelled; `momoctl pin {} {}` resumes it",
+                pin.item.kind().as_str(),
+                pin.item.id()
+            ));
+        }
         pin.share_path = self
             .share_path_of(pin.item)
             .await
