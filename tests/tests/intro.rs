@@ -258,10 +258,13 @@ fn a_seasons_shared_intro_and_credits_are_detected_and_served_as_edl() {
     let listed = d.ctl_json(&["intro", "ls", &show_id]);
     assert_eq!(listed.as_array().unwrap().len(), 4, "{listed}");
 
-    // Asked twice at once, the second waits for the first (and reads the fingerprints it
-    // kept): two jobs that both end well.
+    // The same detection asked twice is one job; a season's is another. Both end well
+    // (from the fingerprints kept).
     let first = d.ctl_json(&["intro", "detect", &show_id, "--detach"]);
+    let again = d.ctl_json(&["intro", "detect", &show_id, "--detach"]);
+    assert_eq!(first["id"], again["id"], "{first} {again}");
     let second = d.ctl_json(&["intro", "detect", &show_id, "--season", "1", "--detach"]);
+    assert_ne!(first["id"], second["id"]);
     for job in [&first, &second] {
         let again = d.ctl_json(&["job", "wait", &job["id"].to_string()]);
         assert_eq!(again["episodes"][1]["outcome"], "found", "{again}");

@@ -86,17 +86,18 @@ async fn fetch_missing_subtitles(jobs: &Jobs, library: &Library, items: Vec<Item
     }
 }
 
-/// With `intro.auto`, starts a detection for each season of these items that has two
-/// episodes with a source now.
+/// With `intro.auto`, starts a detection of each show of these items with a season that
+/// has two episodes with a source now: of the whole show, so that one job (which a new
+/// request joins while it is queued or running) covers every season that changed.
 async fn detect_intros(jobs: &Jobs, library: &Library, items: &[Item]) {
-    for (show_id, season) in library.seasons_to_detect(items).await {
+    for show_id in library.shows_to_detect(items).await {
         let op = Op::DetectIntros(pb::DetectIntrosRequest {
             show_id,
-            season_number: Some(season),
+            season_number: None,
         });
         if let Err(e) = follow_up(jobs, library, op).await {
             tracing::warn!(
-                "intro of show {show_id} season {season} not detected: {}",
+                "intros of show {show_id} not detected (intro.auto): {}",
                 e.message()
             );
         }
@@ -407,9 +408,13 @@ pub async fn describe(library: &Library, mut op: Op) -> Result<NewJob, Status> {
                 JobKind::IntroDetect,
                 format!("detect intros of show {}{season}", r.show_id),
                 Some(Target::Show(r.show_id)),
-                // One detection of a show at a time (a season's or the whole show's: they
-                // would decode the same episodes); another waits for it.
-                Some(format!("intro_detect:{}", r.show_id)),
+                // A request joins the same detection queued or running: that one looks
+                // again before it writes if the episodes changed meanwhile.
+                Some(format!(
+                    "intro_detect:{}:{}",
+                    r.show_id,
+                    r.season_number.map_or("all".to_string(), |n| n.to_string())
+                )),
             )
         }
         Op::FetchSubtitles(r) => {

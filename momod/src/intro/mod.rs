@@ -13,6 +13,7 @@ pub mod matching;
 
 use std::collections::HashMap;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -56,6 +57,9 @@ pub struct Detector {
     share: Share,
     /// Fingerprints by (share path, ETag).
     cache: Mutex<HashMap<(String, String), Arc<Prints>>>,
+    /// Whether `check_tools` found them once (a failure is checked again: they may be
+    /// installed since).
+    tools_ok: AtomicBool,
 }
 
 impl Detector {
@@ -64,6 +68,7 @@ impl Detector {
             settings,
             share,
             cache: Mutex::default(),
+            tools_ok: AtomicBool::new(false),
         }
     }
 
@@ -218,6 +223,9 @@ impl Detector {
     /// Whether ffmpeg and ffprobe run, and ffmpeg can write fingerprints: checked before a
     /// detection is started, so a missing tool is one clear error, not one per episode.
     pub async fn check_tools(&self) -> Result<()> {
+        if self.tools_ok.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         let mut probe = Command::new(&self.settings.ffprobe);
         probe.args(["-v", "error", "-version"]);
         self.run("ffprobe", probe, "").await?;
@@ -231,6 +239,7 @@ impl Detector {
                 self.settings.ffmpeg
             )));
         }
+        self.tools_ok.store(true, Ordering::Relaxed);
         Ok(())
     }
 }

@@ -74,12 +74,6 @@ impl JobKind {
         matches!(self, JobKind::Pin | JobKind::TraktLogin)
     }
 
-    /// Whether a request for a job already running (same dedupe key) gets that job. Not
-    /// a detection: the one running read its season before what changed since.
-    pub fn joins_running(self) -> bool {
-        !matches!(self, JobKind::IntroDetect)
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::ShowAdd => "show_add",

@@ -1,6 +1,7 @@
 //! Skip markers (the intro, the credits) of movies and episodes, served as Kodi EDL sidecars
 //! beside their videos and in the API: set by hand, or detected for a season by comparing
 //! its episodes' audio (`crate::intro`). A manual marker is never replaced by detection.
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::Library;
@@ -46,6 +47,9 @@ impl IntroOutcome {
 
 /// A season to detect: its number and its episodes with a source.
 type SeasonEpisodes = (i32, Vec<EpisodeDetail>);
+
+/// Passes a detection makes over episodes that keep getting other sources meanwhile.
+const PASSES: usize = 3;
 
 /// No marker lies past this (a day of video).
 const MAX_SECONDS: f64 = 86_400.0;
@@ -155,18 +159,77 @@ impl Library {
     /// with a source) by comparing their episodes' audio, and stores them as detected
     /// markers: replacing earlier detected ones, removing them where nothing is shared now,
     /// never touching manual ones. A season of which fewer than two episodes could be read
-    /// is left as it was. Written in one transaction once every season is compared.
+    /// is left as it was. If episodes got other sources while it compared, it compares
+    /// again (the fingerprints it has are kept), up to `PASSES` times; then it writes, in
+    /// one transaction, what still belongs to the files it read.
     pub async fn detect_intros(
         &self,
         show_id: i64,
         season: Option<i32>,
         ctx: &JobCtx,
     ) -> Result<Vec<EpisodeIntro>> {
-        let seasons = self.intro_seasons(show_id, season).await?;
+        let mut pass = 1;
+        let (mut report, writes) = loop {
+            let seasons = self.intro_seasons(show_id, season).await?;
+            let sources = self.sources_of(&seasons).await?;
+            let (report, writes) = self.compare_seasons(seasons, &sources, ctx).await?;
+            let now = self.intro_seasons(show_id, season).await?;
+            if pass == PASSES || self.sources_of(&now).await? == sources {
+                break (report, writes);
+            }
+            pass += 1;
+            ctx.step("episodes got other sources meanwhile: comparing again");
+        };
+        if writes.is_empty() {
+            // Not one season compared: the job failed, with the first reason.
+            let why = report.iter().find_map(|r| match &r.outcome {
+                IntroOutcome::Failed(why) => Some(why.clone()),
+                _ => None,
+            });
+            return Err(Error::FailedPrecondition(format!(
+                "no episode could be compared: {}",
+                why.unwrap_or_default()
+            )));
+        }
+        ctx.commit()?;
+        self.store.set_detected_markers(writes).await?;
+        // Each row with what its episode has now; manual markers were kept.
+        let now = self.store.show_markers(show_id, season).await?;
+        for r in &mut report {
+            let item = Item::Episode(r.episode_id);
+            r.markers = now.iter().find(|m| m.item == item).cloned();
+            let manual = r.markers.as_ref().map(|m| m.origin) == Some(MarkerOrigin::Manual);
+            if manual && !matches!(r.outcome, IntroOutcome::Failed(_)) {
+                r.outcome = IntroOutcome::ManualKept;
+            }
+        }
+        report.sort_by_key(|r| (r.season_number, r.episode_number));
+        Ok(report)
+    }
+
+    /// The active source of each episode of `seasons`, by episode id.
+    async fn sources_of(&self, seasons: &[SeasonEpisodes]) -> Result<BTreeMap<i64, i64>> {
+        let mut sources = BTreeMap::new();
+        for e in seasons.iter().flat_map(|(_, e)| e) {
+            if let Some(a) = self.store.active_source(Item::Episode(e.id)).await? {
+                sources.insert(e.id, a.id);
+            }
+        }
+        Ok(sources)
+    }
+
+    /// One pass: scans and compares each season; the report's rows and the markers to
+    /// write (with the source each was found in).
+    async fn compare_seasons(
+        &self,
+        seasons: Vec<SeasonEpisodes>,
+        sources: &BTreeMap<i64, i64>,
+        ctx: &JobCtx,
+    ) -> Result<(Vec<EpisodeIntro>, Vec<(Item, i64, Option<Markers>)>)> {
         let total = seasons.iter().map(|(_, e)| e.len() as u64).sum();
         ctx.progress(0, Some(total), "episodes");
         let mut report = Vec::new();
-        let mut writes: Vec<(Item, Option<Markers>)> = Vec::new();
+        let mut writes = Vec::new();
         for (number, episodes) in seasons {
             let scanned = self
                 .scan_season(number, episodes, (ctx, total), &mut report)
@@ -195,35 +258,13 @@ impl Library {
                     Some(_) => IntroOutcome::Found,
                     None => IntroOutcome::NoCommonSegment,
                 };
-                writes.push((Item::Episode(e.id), markers));
+                if let Some(&source) = sources.get(&e.id) {
+                    writes.push((Item::Episode(e.id), source, markers));
+                }
                 report.push(row(number, e, outcome));
             }
         }
-        if writes.is_empty() {
-            // Not one season compared: the job failed, with the first reason.
-            let why = report.iter().find_map(|r| match &r.outcome {
-                IntroOutcome::Failed(why) => Some(why.clone()),
-                _ => None,
-            });
-            return Err(Error::FailedPrecondition(format!(
-                "no episode could be compared: {}",
-                why.unwrap_or_default()
-            )));
-        }
-        ctx.commit()?;
-        self.store.set_detected_markers(writes).await?;
-        // Each row with what its episode has now; manual markers were kept.
-        let now = self.store.show_markers(show_id, season).await?;
-        for r in &mut report {
-            let item = Item::Episode(r.episode_id);
-            r.markers = now.iter().find(|m| m.item == item).cloned();
-            let manual = r.markers.as_ref().map(|m| m.origin) == Some(MarkerOrigin::Manual);
-            if manual && !matches!(r.outcome, IntroOutcome::Failed(_)) {
-                r.outcome = IntroOutcome::ManualKept;
-            }
-        }
-        report.sort_by_key(|r| (r.season_number, r.episode_number));
-        Ok(report)
+        Ok((report, writes))
     }
 
     /// Fingerprints the episodes of a season; those that cannot be read get a failed row.
@@ -272,23 +313,23 @@ impl Library {
         scanned
     }
 
-    /// The seasons of these newly assigned items that detection should look at now
-    /// (`intro.auto`): those with two episodes with a source.
-    pub async fn seasons_to_detect(&self, items: &[Item]) -> Vec<(i64, i32)> {
+    /// The shows of these newly assigned items that detection should look at now
+    /// (`intro.auto`): those where an item's season has two episodes with a source.
+    pub async fn shows_to_detect(&self, items: &[Item]) -> Vec<i64> {
         if !self.intros.auto() {
             return Vec::new();
         }
-        let mut seasons = Vec::new();
+        let mut shows = Vec::new();
         for item in items {
             let Item::Episode(id) = item else { continue };
-            if let Ok(Some(season)) = self.store.season_of(*id).await
-                && !seasons.contains(&season)
-                && self.intro_seasons(season.0, Some(season.1)).await.is_ok()
+            if let Ok(Some((show, season))) = self.store.season_of(*id).await
+                && !shows.contains(&show)
+                && self.intro_seasons(show, Some(season)).await.is_ok()
             {
-                seasons.push(season);
+                shows.push(show);
             }
         }
-        seasons
+        shows
     }
 }
 

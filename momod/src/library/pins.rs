@@ -220,7 +220,7 @@ impl Library {
         {
             pin.state = PinState::Failed;
             pin.error = Some(format!(
-                "its download (job {job}) was cancelled; `momoctl pin {} {}` resumes it",
+                "its download (job {job}) stopped before the end (cancelled, or it failed: see `momoctl job get {job}`); `momoctl pin {} {}` resumes it",
                 pin.item.kind().as_str(),
                 pin.item.id()
             ));

@@ -77,7 +77,12 @@ impl Store {
                 if !item_exists(conn, item)? {
                     return Err(item.not_found());
                 }
-                let old = active_id(conn, item)?;
+                let before = active(conn, item)?;
+                let old = before.as_ref().map(|a| a.id);
+                // Markers detected in another file are not this one's.
+                if before.is_none_or(|a| a.file != new.file) {
+                    super::markers::drop_detected(conn, item)?;
+                }
                 if let Some(old) = old {
                     diesel::update(assignments::table.find(old))
                         .set(assignments::is_active.eq(false))
@@ -86,7 +91,6 @@ impl Store {
                     super::subtitles::drop_torrent_subtitles(conn, item)?;
                     super::pins::drop_pin(conn, old)?;
                 }
-                super::markers::drop_detected(conn, item)?;
                 insert(conn, item, new)?;
                 let mut a = active(conn, item)?
                     .ok_or_else(|| Error::Internal("assignment vanished".into()))?;
@@ -214,7 +218,7 @@ fn active_of(item: Item) -> assignments::BoxedQuery<'static, diesel::sqlite::Sql
     }
 }
 
-fn active_id(conn: &mut SqliteConnection, item: Item) -> Result<Option<i64>> {
+pub(super) fn active_id(conn: &mut SqliteConnection, item: Item) -> Result<Option<i64>> {
     Ok(active_of(item)
         .select(assignments::id)
         .first::<i64>(conn)

@@ -97,19 +97,13 @@ pub struct NewLogLine {
 
 impl Store {
     /// Creates a queued job. When `dedupe_key` is given and a job with that key is queued
-    /// (or running, for kinds that join running ones), returns that job instead, with
-    /// `false`.
+    /// or running, returns that job instead, with `false`.
     pub async fn insert_job(&self, new: NewJob) -> Result<(Job, bool)> {
         self.write_quiet(move |conn| {
             if let Some(key) = &new.dedupe_key {
-                let states: &[&str] = if new.kind.joins_running() {
-                    &["queued", "running"]
-                } else {
-                    &["queued"]
-                };
                 let active: Option<i64> = jobs::table
                     .filter(jobs::dedupe_key.eq(key))
-                    .filter(jobs::state.eq_any(states))
+                    .filter(jobs::state.eq_any(["queued", "running"]))
                     .select(jobs::id)
                     .first(conn)
                     .optional()?;

@@ -115,18 +115,22 @@ impl Store {
         .await
     }
 
-    /// Stores what a detection found, in one transaction: each item's detected markers
-    /// replace its earlier detected ones, `None` (nothing found) removes those; manual
-    /// markers stay, and items deleted since are skipped.
-    pub async fn set_detected_markers(&self, found: Vec<(Item, Option<Markers>)>) -> Result<()> {
+    /// Stores what a detection found in the file of assignment `scanned`, in one
+    /// transaction: each item's detected markers replace its earlier detected ones, `None`
+    /// (nothing found) removes those. Manual markers stay, and items whose source changed
+    /// since the scan (or that were deleted) are skipped: the markers are not theirs.
+    pub async fn set_detected_markers(
+        &self,
+        found: Vec<(Item, i64, Option<Markers>)>,
+    ) -> Result<()> {
         self.write(move |conn| {
-            for (item, markers) in found {
+            for (item, scanned, markers) in found {
                 let current: Option<String> = of_item(item)
                     .select(markers::origin)
                     .first(conn)
                     .optional()?;
                 if current.as_deref() == Some(MarkerOrigin::Manual.as_str())
-                    || !item_exists(conn, item)?
+                    || super::assignments::active_id(conn, item)? != Some(scanned)
                 {
                     continue;
                 }

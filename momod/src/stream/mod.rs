@@ -786,18 +786,22 @@ impl PlayReader {
                 r = &mut read => r,
                 _ = tokio::time::sleep(WAITING) => {
                     let _waiting = Waiting::new(&self.streamer.waiting);
-                    tokio::select! {
-                        r = &mut read => r,
-                        _ = tokio::time::sleep(STALLED) => {
-                            let (engine, t) = (&self.streamer.engine, &self.target);
-                            let selected = engine.unstall(&t.info_hash, t.index).await;
-                            let r = read.await;
-                            if selected {
-                                engine.restall(&t.info_hash, t.index).await;
+                    // Every `STALLED` it waits, the file is selected if it is not (another
+                    // reader's stall may have ended and deselected it).
+                    let (engine, t) = (&self.streamer.engine, &self.target);
+                    let mut selected = false;
+                    let r = loop {
+                        tokio::select! {
+                            r = &mut read => break r,
+                            _ = tokio::time::sleep(STALLED) => {
+                                selected |= engine.unstall(&t.info_hash, t.index).await;
                             }
-                            r
                         }
+                    };
+                    if selected {
+                        engine.restall(&t.info_hash, t.index).await;
                     }
+                    r
                 }
             }
         };

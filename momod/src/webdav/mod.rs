@@ -94,7 +94,9 @@ impl Grants {
         let mut bytes = [0u8; 16];
         std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
         let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let path = share_path(&url_path(path)).unwrap_or_default();
+        let path = share_path(&url_path(path)).ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a share path")
+        })?;
         self.0
             .lock()
             .expect("grants lock")
