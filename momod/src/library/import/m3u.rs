@@ -425,18 +425,7 @@ impl Library {
             rows.push(row);
         }
         ctx.progress(total, Some(total), "entries");
-        if dry_run {
-            return Ok(ImportReport { dry_run, rows });
-        }
-        ctx.commit()?;
-        ctx.step(format!(
-            "adding {} movies and {} shows, attaching {} URLs",
-            writes.movies.len(),
-            writes.shows.len(),
-            writes.source_count()
-        ));
-        self.write_import(writes, &mut rows).await?;
-        Ok(ImportReport { dry_run, rows })
+        self.finish_import(writes, rows, dry_run, ctx).await
     }
 
     /// The URL as a source, or the row's note says why not.

@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use super::Library;
 use super::model::{Item, Labels, NewSource};
 use crate::error::{Error, Result};
+use crate::jobs::JobCtx;
 use crate::store::NewShowRecord;
 use crate::tmdb::SeasonInfo;
 
@@ -183,6 +184,29 @@ impl Writes {
 }
 
 impl Library {
+    /// The end of every import: a dry run returns its rows as they are; otherwise, past
+    /// the job's commit point, the plan is written.
+    async fn finish_import(
+        &self,
+        writes: Writes,
+        mut rows: Vec<ImportRow>,
+        dry_run: bool,
+        ctx: &JobCtx,
+    ) -> Result<ImportReport> {
+        if dry_run {
+            return Ok(ImportReport { dry_run, rows });
+        }
+        ctx.commit()?;
+        ctx.step(format!(
+            "adding {} movies and {} shows, attaching {} sources",
+            writes.movies.len(),
+            writes.shows.len(),
+            writes.source_count()
+        ));
+        self.write_import(writes, &mut rows).await?;
+        Ok(ImportReport { dry_run, rows })
+    }
+
     /// Writes an import's plan, noting in `rows` the ids it gets and what failed. A movie
     /// or show added meanwhile by someone else fails its rows only.
     async fn write_import(&self, writes: Writes, rows: &mut [ImportRow]) -> Result<()> {

@@ -127,16 +127,6 @@ impl Library {
             }
             rows.push(row);
         }
-        if dry_run {
-            return Ok(ImportReport { dry_run, rows });
-        }
-        ctx.commit()?;
-        ctx.step(format!(
-            "adding {} movies, attaching {} files",
-            writes.movies.len(),
-            writes.source_count()
-        ));
-        self.write_import(writes, &mut rows).await?;
-        Ok(ImportReport { dry_run, rows })
+        self.finish_import(writes, rows, dry_run, ctx).await
     }
 }

@@ -176,17 +176,7 @@ impl Library {
             rows.push(row);
         }
         ctx.progress(total, Some(total), "series");
-        if dry_run {
-            return Ok(ImportReport { dry_run, rows });
-        }
-        ctx.commit()?;
-        ctx.step(format!(
-            "adding {} shows, attaching {} episode files",
-            writes.shows.len(),
-            writes.source_count()
-        ));
-        self.write_import(writes, &mut rows).await?;
-        Ok(ImportReport { dry_run, rows })
+        self.finish_import(writes, rows, dry_run, ctx).await
     }
 
     /// The series' TMDB id: Sonarr's own (v4), else TMDB's match for its TVDB id. None

@@ -128,16 +128,6 @@ impl Library {
             rows.push(row);
         }
         ctx.progress(total, Some(total), "entries");
-        if dry_run {
-            return Ok(ImportReport { dry_run, rows });
-        }
-        ctx.commit()?;
-        ctx.step(format!(
-            "adding {} movies and {} shows",
-            writes.movies.len(),
-            writes.shows.len()
-        ));
-        self.write_import(writes, &mut rows).await?;
-        Ok(ImportReport { dry_run, rows })
+        self.finish_import(writes, rows, dry_run, ctx).await
     }
 }
